@@ -1,0 +1,5 @@
+"""Allows ``python -m qep_sync``."""
+
+from qep_sync.cli import main
+
+main()

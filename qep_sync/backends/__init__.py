@@ -1,0 +1,1 @@
+"""Backends: where trackers are read from and where owned cells are written back."""

@@ -1,0 +1,140 @@
+"""The `check` job: read every source, recognise its trackers, validate them, report.
+
+Library entry point: ``run_check(config, today) -> CheckRun``. Nothing is written.
+One source failing is recorded in the report and the others go on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from qep_sync.backends.xlsx import WorkbookData, read_workbook
+from qep_sync.config import Config, Source
+from qep_sync.detect import LayoutError, layout, recognise
+from qep_sync.errors import SourceError
+from qep_sync.parsing import is_empty
+from qep_sync.report import Finding, Report, Severity, SheetSummary, SourceReport
+from qep_sync.specs import TrackerSpec, load_specs
+from qep_sync.text import a1
+from qep_sync.validate import Table, validate_sheet
+
+Progress = Callable[[int, int, Source], None]
+
+
+@dataclass
+class SourceRun:
+    """One source after reading and validation."""
+
+    source: Source
+    report: SourceReport
+    workbook: WorkbookData | None = None
+    tables: list[Table] = field(default_factory=list)
+
+
+@dataclass
+class CheckRun:
+    report: Report
+    sources: list[SourceRun]
+    specs: dict[str, TrackerSpec]
+
+    def tables(self, tracker: str) -> list[Table]:
+        return [t for s in self.sources for t in s.tables if t.tracker == tracker]
+
+
+def read_source(source: Source, specs: dict[str, TrackerSpec], today: dt.date) -> SourceRun:
+    """Read and validate one workbook; a SourceError becomes the report's error for it."""
+    report = SourceReport(source=source.label, service=source.service, name=source.name)
+    run = SourceRun(source, report)
+    try:
+        workbook = read_workbook(source.xlsx, source.label)
+    except SourceError as exc:
+        report.error = exc.reason
+        return run
+    run.workbook = workbook
+    for title in source.sheets:
+        if title not in {s.title for s in workbook.sheets}:
+            report.error = f"onglet « {title} » (indiqué dans la configuration) absent du classeur"
+            return run
+    recognised = 0
+    for sheet in workbook.sheets:
+        spec = recognise(sheet, specs, source.sheets.get(sheet.title))
+        if spec is None:
+            continue
+        recognised += 1
+        try:
+            ts = layout(spec, sheet)
+        except LayoutError as exc:
+            report.findings.append(
+                Finding(source.label, source.service, sheet.title, exc.cell, "", "", str(exc),
+                        Severity.ERROR, tracker=spec.name)  # fmt: skip
+            )
+            continue
+        percent = workbook.percent_cells(sheet) if _needs_percent(spec) else set()
+        table = validate_sheet(ts, source.label, source.service, today, percent)
+        run.tables.append(table)
+        report.findings.extend(table.findings)
+        report.sheets.append(SheetSummary(sheet.title, spec.name, ts.header_row, len(ts.rows)))
+    if recognised == 0:
+        titles = ", ".join(f"« {s.title} »" for s in workbook.sheets)
+        if all(is_empty(v) for s in workbook.sheets for row in s.rows for v in row):
+            report.error = "classeur vide : aucun tableau de suivi à lire"
+        else:
+            report.error = (
+                f"aucun onglet de suivi reconnu (onglets : {titles}) ; nommez l'onglet comme le suivi "
+                "(par exemple « Plan d'actions ») ou indiquez-le dans la configuration (sources.sheets)"
+            )
+    return run
+
+
+def _needs_percent(spec: TrackerSpec) -> bool:
+    return any(f.format in ("percent", "measure") for f in spec.fields)
+
+
+def _engagements_listed(run: CheckRun) -> None:
+    """Warn about action-plan engagement numbers that no self-assessment lists (DESIGN §3.1.12)."""
+    listed = {
+        t.value(row, "engagement") for t in run.tables("autoevaluation") for row in t.frame.index
+    }
+    listed.discard(None)
+    if not listed:
+        return
+    for source in run.sources:
+        for table in source.tables:
+            if table.tracker != "plan_actions" or "engagement" not in table.sheet.columns:
+                continue
+            col = table.sheet.columns["engagement"]
+            for row in table.frame.index:
+                number = table.value(row, "engagement")
+                if number is not None and number not in listed:
+                    finding = Finding(
+                        source.source.label, source.source.service, table.sheet.title,
+                        a1(row, col), table.sheet.headers["engagement"], str(number),
+                        f"{table.sheet.headers['engagement']} : l'engagement n° {number} "
+                        "ne figure dans aucune autoévaluation",
+                        Severity.WARNING, row, "plan_actions",
+                    )  # fmt: skip
+                    table.findings.append(finding)
+                    source.report.findings.append(finding)
+
+
+def run_check(
+    config: Config,
+    today: dt.date,
+    specs: dict[str, TrackerSpec] | None = None,
+    progress: Progress | None = None,
+) -> CheckRun:
+    """Read and validate every source of the config."""
+    specs = specs or load_specs(config.schemas_dir)
+    report = Report(today=today)
+    runs = []
+    for i, source in enumerate(config.sources):
+        if progress:
+            progress(i, len(config.sources), source)
+        run = read_source(source, specs, today)
+        runs.append(run)
+        report.sources.append(run.report)
+    result = CheckRun(report, runs, specs)
+    _engagements_listed(result)
+    return result

@@ -1,0 +1,149 @@
+"""The `qep-sync` command line: parses options, calls the library, prints the result."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from qep_sync import __version__
+from qep_sync.check import run_check
+from qep_sync.config import CONFIG_NAME, Config, Source, config_for_files, load_config
+from qep_sync.errors import ConfigError, QepSyncError, SpecError
+from qep_sync.render import render_report
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def today_in_paris() -> dt.date:
+    return dt.datetime.now(PARIS).date()
+
+
+def _parse_today(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date:
+    if value is None:
+        return today_in_paris()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"date attendue sous la forme AAAA-MM-JJ, « {value} » trouvé") from None
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """-c/--config, --today and --debug, on every command (DESIGN §6)."""
+
+    @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
+                  envvar="QEP_SYNC_CONFIG", default=None,
+                  help=f"Fichier de configuration (défaut : ./{CONFIG_NAME} ou $QEP_SYNC_CONFIG).")  # fmt: skip
+    @click.option("--today", callback=_parse_today, metavar="AAAA-MM-JJ",
+                  help="Date du jour pour les calculs (défaut : aujourd'hui, heure de Paris).")  # fmt: skip
+    @click.option("--debug", is_flag=True, help="Affiche le détail technique des erreurs.")
+    @wraps(func)
+    def wrapper(*args: Any, debug: bool, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except QepSyncError as exc:
+            if debug:
+                raise
+            click.secho(f"Erreur : {exc}", fg="red", err=True)
+            code = EXIT_USAGE if isinstance(exc, ConfigError | SpecError) else EXIT_FINDINGS
+            sys.exit(code)
+
+    return wrapper
+
+
+def resolve_config(config_path: Path | None) -> Config:
+    return load_config(config_path or Path(CONFIG_NAME))
+
+
+def progress_printer(delay: float = 1.0) -> Callable[[int, int, Source], None]:
+    """Shows « Lecture 3/30 : fichier » on a terminal once reading takes more than ``delay`` s."""
+    start = time.monotonic()
+    interactive = sys.stderr.isatty()
+
+    def show(i: int, total: int, source: Source) -> None:
+        if interactive and time.monotonic() - start > delay:
+            click.echo(f"\rLecture {i + 1}/{total} : {source.label[:50]:<50}", err=True, nl=False)
+            if i + 1 == total:
+                click.echo("\r" + " " * 70 + "\r", err=True, nl=False)
+
+    return show
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qep-sync")
+def main() -> None:
+    """qep-sync : contrôle et consolidation des tableaux de suivi Qual-e-pref.
+
+    Les services gardent leurs classeurs ; qep-sync les lit, signale les anomalies
+    cellule par cellule, calcule les colonnes de suivi et consolide le tout pour le
+    référent qualité.
+    """
+
+
+@main.command()
+@click.argument("workbooks", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="Format du rapport (json : clés stables, voir le README).")  # fmt: skip
+@common_options
+def check(workbooks: tuple[Path, ...], fmt: str, config_path: Path | None, today: dt.date) -> None:
+    """Lit et contrôle toutes les sources, sans rien écrire.
+
+    Sans argument, lit les sources de la configuration ; avec des chemins de
+    classeurs (qep-sync check a.xlsx b.xlsx), les contrôle avec les règles par défaut.
+    Code de sortie : 0 sans erreur, 1 si des erreurs ou une source illisible, 2 si la
+    configuration est invalide.
+    """
+    config = config_for_files(list(workbooks)) if workbooks else resolve_config(config_path)
+    result = run_check(config, today, progress=progress_printer() if fmt == "text" else None)
+    report = result.report
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_report(report), nl=False)
+    sys.exit(EXIT_FINDINGS if report.errors or report.failed_sources else EXIT_OK)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--demo", is_flag=True, help="Remplit les classeurs de données de démonstration.")
+@click.option("--force", is_flag=True, help="Remplace les fichiers existants du dossier.")
+@common_options
+def init(directory: Path, demo: bool, force: bool, config_path: Path | None, today: dt.date) -> None:
+    """Crée un espace de travail : configuration et classeurs de suivi vierges (ou de démonstration)."""
+    from qep_sync.workspace import create_workspace
+
+    created = create_workspace(directory, demo=demo, today=today, force=force)
+    click.echo(f"Espace de travail créé dans {directory} :")
+    for path in created:
+        click.echo(f"  {path.relative_to(directory)}")
+    click.echo(f"\nÉtape suivante : qep-sync check -c {directory / CONFIG_NAME}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default="demo")
+@common_options
+def demo(directory: Path, config_path: Path | None, today: dt.date) -> None:
+    """Pour découvrir : crée un espace de démonstration puis le contrôle."""
+    from qep_sync.workspace import create_workspace
+
+    create_workspace(directory, demo=True, today=today, force=True)
+    config = load_config(directory / CONFIG_NAME)
+    report = run_check(config, today, progress=progress_printer()).report
+    click.echo(render_report(report), nl=False)
+    click.echo(
+        f"\nEspace de démonstration : {directory.resolve()}\n"
+        f"  classeurs des services : {directory / 'services'}\n"
+        f"  configuration : {directory / CONFIG_NAME}\n"
+        f"Les anomalies ci-dessus ont été placées exprès dans les données de démonstration.\n"
+        f"Relancer le contrôle : qep-sync check -c {directory / CONFIG_NAME} --today {today}"
+    )
+

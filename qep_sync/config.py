@@ -1,0 +1,313 @@
+"""The workspace configuration (``qep-sync.toml``), checked on load.
+
+Every problem is one ``ConfigError`` in French that names the key (``sources[2].xlsx``).
+Secrets never live here: the config only names the environment variable that holds them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qep_sync.errors import ConfigError
+from qep_sync.specs import TRACKERS
+
+CONFIG_NAME = "qep-sync.toml"
+DEFAULT_DELAIS = {"Courriel": 5, "Courrier": 15, "Réclamation": 15, "Suggestion": 15}
+_SERVICE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TYPE_NAMES = {int: "un nombre entier", str: "un texte", bool: "vrai ou faux (true/false)",
+               list: "une liste", dict: "une table"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Source:
+    """A service's workbook and how to read it."""
+
+    service: str
+    name: str
+    xlsx: Path
+    sheets: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.xlsx.name
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The thresholds of DESIGN §3, with their defaults."""
+
+    echeance_proche_jours: int = 15
+    document_alerte_jours: int = 60
+    formation_delai_mois: int = 6
+    autoevaluation_periodicite_mois: int = 6
+    delai_reponse_jours_ouvres: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_DELAIS))
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Days that differ from the French public calendar for this prefecture."""
+
+    closure_days: tuple[dt.date, ...] = ()
+    worked_holidays: tuple[dt.date, ...] = ()
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str
+    port: int = 587
+    security: str = "starttls"
+    user: str | None = None
+    password_env: str | None = None
+
+
+@dataclass(frozen=True)
+class Alerts:
+    sender: str = "qualite@prefecture.invalid"
+    quality_lead: str | None = None
+    copy_quality_lead: bool = True
+    reminder_days: tuple[int, ...] = (30, 7, 1)
+    late_every_days: int = 7
+    escalation_days: int = 15
+    max_messages: int = 200
+    send_on_non_working_days: bool = False
+    outbox: Path = Path("outbox")
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    sources: tuple[Source, ...]
+    rules: Rules = field(default_factory=Rules)
+    calendar: Calendar = field(default_factory=Calendar)
+    consolidated: Path = Path("Consolidation qualité.xlsx")
+    state_dir: Path = Path(".qep-sync")
+    schemas_dir: Path | None = None
+    alerts: Alerts = field(default_factory=Alerts)
+    smtp: Smtp | None = None
+
+
+def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            choices = ", ".join(sorted(allowed))
+            raise ConfigError(f"clé inconnue (clés possibles : {choices})", f"{where}{key}")
+
+
+def _typed(table: dict[str, Any], key: str, kind: type, where: str, default: Any = None) -> Any:
+    if key not in table:
+        return default
+    value = table[key]
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        raise ConfigError(f"doit être {_TYPE_NAMES[kind]}, « {value!r} » trouvé", f"{where}{key}")
+    return value
+
+
+def _positive(table: dict[str, Any], key: str, where: str, default: int) -> int:
+    value = _typed(table, key, int, where, default)
+    if value < 0:
+        raise ConfigError(f"doit être positif ou nul, {value} trouvé", f"{where}{key}")
+    return int(value)
+
+
+def _path(base: Path, table: dict[str, Any], key: str, where: str, default: str) -> Path:
+    value = _typed(table, key, str, where, default)
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _dates(table: dict[str, Any], key: str, where: str) -> tuple[dt.date, ...]:
+    values = _typed(table, key, list, where, [])
+    days = []
+    for i, value in enumerate(values):
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            days.append(value)
+            continue
+        try:
+            days.append(dt.date.fromisoformat(str(value)))
+        except ValueError:
+            raise ConfigError(
+                f"date attendue sous la forme AAAA-MM-JJ, « {value} » trouvé", f"{where}{key}[{i}]"
+            ) from None
+    return tuple(days)
+
+
+def _env_name(table: dict[str, Any], key: str, where: str) -> str | None:
+    value = _typed(table, key, str, where)
+    if value is not None and not _ENV_NAME.match(value):
+        raise ConfigError(
+            f"nom de variable d'environnement attendu (par exemple QEP_SMTP_PASSWORD), « {value} » trouvé",
+            f"{where}{key}",
+        )
+    return value
+
+
+def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("au moins une source [[sources]] est attendue", "sources")
+    sources: list[Source] = []
+    seen: dict[str, int] = {}
+    for i, table in enumerate(raw, start=1):
+        where = f"sources[{i}]."
+        if not isinstance(table, dict):
+            raise ConfigError("doit être une table [[sources]]", f"sources[{i}]")
+        _check_keys(table, {"service", "name", "xlsx", "sheets"}, where)
+        service = _typed(table, "service", str, where)
+        if not service:
+            raise ConfigError("le code du service est obligatoire (par exemple BRCIE)", f"{where}service")
+        if not _SERVICE_CODE.match(service):
+            raise ConfigError(
+                f"code de service invalide « {service} » (lettres, chiffres, . _ -)", f"{where}service"
+            )
+        if service in seen:
+            raise ConfigError(f"code déjà utilisé par sources[{seen[service]}]", f"{where}service")
+        seen[service] = i
+        name = _typed(table, "name", str, where, service)
+        if "xlsx" not in table:
+            raise ConfigError("chemin du classeur manquant", f"{where}xlsx")
+        xlsx = _path(base, table, "xlsx", where, "")
+        if not xlsx.is_file():
+            raise ConfigError(f"fichier introuvable : {xlsx}", f"{where}xlsx")
+        sheets = _typed(table, "sheets", dict, where, {})
+        for sheet, tracker in sheets.items():
+            if tracker not in TRACKERS:
+                raise ConfigError(
+                    f"suivi « {tracker} » inconnu (suivis possibles : {', '.join(TRACKERS)})",
+                    f'{where}sheets."{sheet}"',
+                )
+        sources.append(Source(service=service, name=name, xlsx=xlsx, sheets=dict(sheets)))
+    return tuple(sources)
+
+
+def _rules(raw: dict[str, Any]) -> Rules:
+    where = "rules."
+    defaults = Rules()
+    _check_keys(raw, {"echeance_proche_jours", "document_alerte_jours", "formation_delai_mois",
+                      "autoevaluation_periodicite_mois", "delai_reponse_jours_ouvres"}, where)  # fmt: skip
+    delais = dict(DEFAULT_DELAIS)
+    table = _typed(raw, "delai_reponse_jours_ouvres", dict, where, {})
+    _check_keys(table, set(DEFAULT_DELAIS), f"{where}delai_reponse_jours_ouvres.")
+    for canal in table:
+        delais[canal] = _positive(table, canal, f"{where}delai_reponse_jours_ouvres.", 0)
+    return Rules(
+        echeance_proche_jours=_positive(raw, "echeance_proche_jours", where, defaults.echeance_proche_jours),
+        document_alerte_jours=_positive(raw, "document_alerte_jours", where, defaults.document_alerte_jours),
+        formation_delai_mois=_positive(raw, "formation_delai_mois", where, defaults.formation_delai_mois),
+        autoevaluation_periodicite_mois=_positive(
+            raw, "autoevaluation_periodicite_mois", where, defaults.autoevaluation_periodicite_mois
+        ),
+        delai_reponse_jours_ouvres=delais,
+    )
+
+
+def _alerts(raw: dict[str, Any], base: Path) -> Alerts:
+    where = "alerts."
+    d = Alerts()
+    _check_keys(raw, {"sender", "quality_lead", "copy_quality_lead", "reminder_days", "late_every_days",
+                      "escalation_days", "max_messages", "send_on_non_working_days", "outbox"}, where)  # fmt: skip
+    reminder = _typed(raw, "reminder_days", list, where, list(d.reminder_days))
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in reminder):
+        raise ConfigError("liste de nombres de jours attendue, par exemple [30, 7, 1]", f"{where}reminder_days")
+    return Alerts(
+        sender=_typed(raw, "sender", str, where, d.sender),
+        quality_lead=_typed(raw, "quality_lead", str, where),
+        copy_quality_lead=_typed(raw, "copy_quality_lead", bool, where, d.copy_quality_lead),
+        reminder_days=tuple(sorted(set(reminder), reverse=True)),
+        late_every_days=_positive(raw, "late_every_days", where, d.late_every_days),
+        escalation_days=_positive(raw, "escalation_days", where, d.escalation_days),
+        max_messages=_positive(raw, "max_messages", where, d.max_messages),
+        send_on_non_working_days=_typed(raw, "send_on_non_working_days", bool, where, False),
+        outbox=_path(base, raw, "outbox", where, "outbox"),
+    )
+
+
+def _smtp(raw: dict[str, Any]) -> Smtp:
+    where = "smtp."
+    if "password" in raw:
+        raise ConfigError(
+            "aucun mot de passe dans ce fichier : mettez-le dans une variable d'environnement "
+            "et indiquez son nom dans smtp.password_env",
+            f"{where}password",
+        )
+    _check_keys(raw, {"host", "port", "security", "user", "password_env"}, where)
+    host = _typed(raw, "host", str, where)
+    if not host:
+        raise ConfigError("nom du serveur SMTP manquant", f"{where}host")
+    security = _typed(raw, "security", str, where, "starttls")
+    if security not in {"starttls", "tls", "none"}:
+        raise ConfigError(f"« {security} » : starttls, tls ou none attendu", f"{where}security")
+    return Smtp(
+        host=host,
+        port=_positive(raw, "port", where, 587),
+        security=security,
+        user=_typed(raw, "user", str, where),
+        password_env=_env_name(raw, "password_env", where),
+    )
+
+
+def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> Config:
+    """Check a parsed TOML document; paths are relative to ``base`` (the config's folder)."""
+    _check_keys(raw, {"workspace", "sources", "rules", "calendar", "alerts", "smtp"}, "")
+    for section in ("workspace", "rules", "calendar", "alerts", "smtp"):
+        if section in raw and not isinstance(raw[section], dict):
+            raise ConfigError("doit être une section [" + section + "]", section)
+    workspace = raw.get("workspace", {})
+    _check_keys(workspace, {"state_dir", "schemas_dir", "consolidated"}, "workspace.")
+    schemas_dir = None
+    if "schemas_dir" in workspace:
+        schemas_dir = _path(base, workspace, "schemas_dir", "workspace.", "")
+        if not schemas_dir.is_dir():
+            raise ConfigError(f"dossier introuvable : {schemas_dir}", "workspace.schemas_dir")
+    calendar = raw.get("calendar", {})
+    _check_keys(calendar, {"closure_days", "worked_holidays"}, "calendar.")
+    return Config(
+        path=path,
+        sources=_sources(raw.get("sources"), base),
+        rules=_rules(raw.get("rules", {})),
+        calendar=Calendar(
+            closure_days=_dates(calendar, "closure_days", "calendar."),
+            worked_holidays=_dates(calendar, "worked_holidays", "calendar."),
+        ),
+        consolidated=_path(base, workspace, "consolidated", "workspace.", "Consolidation qualité.xlsx"),
+        state_dir=_path(base, workspace, "state_dir", "workspace.", ".qep-sync"),
+        schemas_dir=schemas_dir,
+        alerts=_alerts(raw.get("alerts", {}), base),
+        smtp=_smtp(raw["smtp"]) if "smtp" in raw else None,
+    )
+
+
+def load_config(path: Path) -> Config:
+    """Read and check a config file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"fichier de configuration introuvable : {path} "
+            "(créez-en un avec « qep-sync init DOSSIER » ou indiquez-le avec -c)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"lecture impossible de {path} : {exc}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name} : syntaxe TOML invalide ({exc})") from None
+    return parse_config(raw, path.resolve().parent, path)
+
+
+def config_for_files(paths: list[Path]) -> Config:
+    """A throwaway config for ``qep-sync check a.xlsx b.xlsx``: default rules, service from the name."""
+    sources = []
+    used: set[str] = set()
+    for path in paths:
+        code = re.sub(r"[^A-Za-z0-9_.\-]+", "-", path.stem).strip("-.")[:40] or "classeur"
+        base, n = code, 2
+        while code in used:
+            code, n = f"{base}-{n}", n + 1
+        used.add(code)
+        sources.append(Source(service=code, name=path.stem, xlsx=path))
+    return Config(path=None, sources=tuple(sources))

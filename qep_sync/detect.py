@@ -1,0 +1,141 @@
+"""Finding trackers in a workbook: which sheet is which tracker, where its header row is,
+which column holds which field, and which rows hold data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from qep_sync.backends.xlsx import SheetData
+from qep_sync.parsing import is_empty
+from qep_sync.specs import TrackerSpec
+from qep_sync.text import a1, clean, fold
+
+HEADER_SEARCH_ROWS = 10
+
+
+class LayoutError(Exception):
+    """A sheet that is a tracker but cannot be read as one; carries the cell and a French message."""
+
+    def __init__(self, message: str, cell: str = "") -> None:
+        self.cell = cell
+        super().__init__(message)
+
+
+@dataclass
+class TrackerSheet:
+    """A sheet recognised as a tracker, with its layout and its data rows."""
+
+    spec: TrackerSpec
+    sheet: SheetData
+    header_row: int  # 1-based
+    columns: dict[str, int]  # field name -> 0-based column
+    headers: dict[str, str]  # field name -> header as written in the sheet
+    owned: dict[str, int]  # computed name (and "controle") -> 0-based column, when present
+    last_header_col: int  # 0-based index of the last non-empty header cell
+    rows: list[tuple[int, list[Any]]] = field(default_factory=list)  # (sheet row, cells)
+    missing: list[str] = field(default_factory=list)  # required fields whose column is absent
+
+    @property
+    def title(self) -> str:
+        return self.sheet.title
+
+
+def _header_score(spec: TrackerSpec, row: list[Any]) -> tuple[int, int]:
+    """(required fields found, fields found) in a candidate header row."""
+    found = {spec.header_index.get(fold(v)) for v in row if isinstance(v, str) and v.strip()}
+    found.discard(None)
+    return sum(1 for f in spec.required if f.name in found), len(found)
+
+
+def find_header(spec: TrackerSpec, rows: list[list[Any]]) -> int | None:
+    """0-based index of the most plausible header row of ``spec`` in the first rows, or None."""
+    best, best_score = None, (0, 0)
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        score = _header_score(spec, row)
+        if score[1] >= 2 and score > best_score:
+            best, best_score = i, score
+    return best
+
+
+def recognise(sheet: SheetData, specs: dict[str, TrackerSpec], forced: str | None) -> TrackerSpec | None:
+    """The tracker a sheet holds: forced by config, else by title, else by its header row."""
+    if forced:
+        return specs[forced]
+    for spec in specs.values():
+        if spec.matches_title(sheet.title):
+            return spec
+    best: tuple[float, TrackerSpec] | None = None
+    for spec in specs.values():
+        i = find_header(spec, sheet.rows)
+        if i is None:
+            continue
+        required, found = _header_score(spec, sheet.rows[i])
+        if required == len(spec.required) and found >= 3:
+            ratio = found / len(spec.fields)
+            if best is None or ratio > best[0]:
+                best = (ratio, spec)
+    return best[1] if best else None
+
+
+def layout(spec: TrackerSpec, sheet: SheetData) -> TrackerSheet:
+    """Locate header and columns of a recognised tracker sheet; LayoutError when impossible."""
+    if not any(not is_empty(v) for row in sheet.rows for v in row):
+        raise LayoutError("onglet vide : aucune ligne d'en-tête")
+    index = find_header(spec, sheet.rows)
+    if index is None:
+        expected = ", ".join(f"« {f.title} »" for f in spec.required)
+        raise LayoutError(
+            f"ligne d'en-tête introuvable dans les {HEADER_SEARCH_ROWS} premières lignes "
+            f"(colonnes attendues : {expected})"
+        )
+    header_row = index + 1
+    header = sheet.rows[index]
+    columns: dict[str, int] = {}
+    owned: dict[str, int] = {}
+    headers: dict[str, str] = {}
+    last = 0
+    for col, value in enumerate(header):
+        if is_empty(value):
+            continue
+        last = col
+        key = fold(value)
+        name = spec.header_index.get(key)
+        target, kind = columns, "field"
+        if name is None:
+            name, target, kind = spec.owned_index.get(key), owned, "owned"
+        if name is None:
+            continue  # a user column of their own: left alone
+        if name in target:
+            first = a1(header_row, target[name])
+            raise LayoutError(
+                f"en-tête en double : « {clean(str(value))} » ({a1(header_row, col)}) "
+                f"désigne la même colonne que {first} ; renommez ou supprimez l'une des deux",
+                a1(header_row, col),
+            )
+        target[name] = col
+        if kind == "field":
+            headers[name] = clean(str(value))
+    ts = TrackerSheet(spec, sheet, header_row, columns, headers, owned, last)
+    ts.missing = [f.name for f in spec.required if f.name not in columns]
+    ts.rows = _data_rows(ts)
+    return ts
+
+
+def _data_rows(ts: TrackerSheet) -> list[tuple[int, list[Any]]]:
+    cols = list(ts.columns.values())
+    rows: list[tuple[int, list[Any]]] = []
+    for i in range(ts.header_row, len(ts.sheet.rows)):
+        cells = ts.sheet.rows[i]
+        if all(c >= len(cells) or is_empty(cells[c]) for c in cols):
+            continue
+        rows.append((i + 1, cells))
+    # Total rows at the bottom: first non-empty cell starts with « Total ».
+    while rows:
+        first = next((v for v in rows[-1][1] if not is_empty(v)), None)
+        if isinstance(first, str) and fold(first).startswith("total"):
+            rows.pop()
+        else:
+            break
+    return rows

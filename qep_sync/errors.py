@@ -1,0 +1,34 @@
+"""Failures that stop a source or a run. Findings in the data are not exceptions (see report.py)."""
+
+from __future__ import annotations
+
+
+class QepSyncError(Exception):
+    """Base of every error qep-sync reports to a user; the message is French and says where."""
+
+
+class ConfigError(QepSyncError):
+    """The configuration file is missing, unreadable or invalid (exit code 2)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        self.key = key
+        super().__init__(f"{key} : {message}" if key else message)
+
+
+class SpecError(QepSyncError):
+    """A tracker spec file in schemas/ is invalid (exit code 2)."""
+
+
+class SourceError(QepSyncError):
+    """A source cannot be read (not a workbook, damaged, encrypted, no tracker...)."""
+
+    def __init__(self, source: str, message: str, sheet: str | None = None) -> None:
+        self.source = source
+        self.sheet = sheet
+        self.reason = message
+        where = f"{source}, onglet « {sheet} »" if sheet else source
+        super().__init__(f"{where} : {message}")
+
+
+class WriteBackError(QepSyncError):
+    """A source could not be written back (locked, changed since read, disk error)."""

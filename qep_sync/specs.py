@@ -1,0 +1,266 @@
+"""Tracker specs: the JSON files of schemas/ (Table Schema vocabulary) and their pandera schemas.
+
+A quality lead adds an allowed value (``constraints.enum``), a value spelling
+(``valueAliases``) or a header alias (``aliases``) by editing a file; no code changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+
+from qep_sync.errors import SpecError
+from qep_sync.parsing import is_email
+from qep_sync.text import fold
+
+TYPES = {"string", "integer", "number", "date", "month", "boolean"}
+FORMATS = {None, "default", "email", "percent", "measure"}
+CONTROL_TITLE = "Contrôle"
+TRACKERS = (
+    "autoevaluation",
+    "plan_actions",
+    "documents",
+    "formations",
+    "courriers",
+    "indicateurs",
+    "correspondants",
+)
+
+
+def data_dir(name: str) -> Path:
+    """A folder shipped with qep-sync (schemas, templates), installed or in a checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "_data" / name
+    return installed if installed.is_dir() else here.parent / name
+
+
+@dataclass(frozen=True)
+class Field:
+    """A user column of a tracker."""
+
+    name: str
+    title: str
+    type: str
+    format: str | None = None
+    required: bool = False
+    unique: bool = False
+    enum: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    pattern: str | None = None
+    aliases: tuple[str, ...] = ()
+    value_aliases: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def _canonical(self) -> dict[str, str]:
+        table = {fold(v): v for v in self.enum}
+        table.update(self.value_aliases)
+        return table
+
+    def canonical(self, text: str) -> str | None:
+        """The allowed spelling of a value (case, accents and spaces ignored), or None."""
+        return self._canonical.get(fold(text))
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A column qep-sync owns and fills (DESIGN §3)."""
+
+    name: str
+    title: str
+    type: str
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """One kind of table: its columns, how to recognise it, what qep-sync computes in it."""
+
+    name: str
+    title: str
+    description: str
+    sheet_titles: tuple[str, ...]
+    fields: tuple[Field, ...]
+    computed: tuple[Computed, ...]
+    key: tuple[str, ...] = ()
+
+    @cached_property
+    def by_name(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    @cached_property
+    def header_index(self) -> dict[str, str]:
+        """Folded header text or alias -> field name."""
+        index: dict[str, str] = {}
+        for f in self.fields:
+            for text in (f.title, *f.aliases):
+                index.setdefault(fold(text), f.name)
+        return index
+
+    @cached_property
+    def owned_index(self) -> dict[str, str]:
+        """Folded header of an owned column -> computed name (``controle`` for Contrôle)."""
+        index = {fold(c.title): c.name for c in self.computed}
+        index[fold(CONTROL_TITLE)] = "controle"
+        return index
+
+    @property
+    def owned_titles(self) -> list[str]:
+        return [c.title for c in self.computed] + [CONTROL_TITLE]
+
+    @property
+    def required(self) -> list[Field]:
+        return [f for f in self.fields if f.required]
+
+    def matches_title(self, sheet_title: str) -> bool:
+        folded = fold(sheet_title)
+        return any(folded == fold(t) or folded.startswith(fold(t) + " ") for t in self.sheet_titles)
+
+    @cached_property
+    def schema(self) -> pa.DataFrameSchema:
+        return build_schema(self)
+
+
+def _in_enum(allowed: tuple[str, ...]) -> pa.Check:
+    values = set(allowed)
+    return pa.Check(lambda s: s.isin(values), name="enum", ignore_na=True)
+
+
+def _bound(name: str, limit: float) -> pa.Check:
+    def test(s: pd.Series) -> pd.Series:
+        numbers = pd.to_numeric(s, errors="coerce")
+        return numbers >= limit if name == "minimum" else numbers <= limit
+
+    return pa.Check(test, name=name, ignore_na=True)
+
+
+def build_schema(spec: TrackerSpec) -> pa.DataFrameSchema:
+    """The pandera schema of a tracker, over a frame of already-typed values (object columns)."""
+    columns: dict[str, pa.Column] = {}
+    for f in spec.fields:
+        checks: list[pa.Check] = []
+        if f.enum:
+            checks.append(_in_enum(f.enum))
+        if f.minimum is not None:
+            checks.append(_bound("minimum", f.minimum))
+        if f.maximum is not None:
+            checks.append(_bound("maximum", f.maximum))
+        if f.pattern:
+            regex = re.compile(f.pattern)
+            checks.append(
+                pa.Check(lambda s, r=regex: s.map(lambda v: bool(r.fullmatch(str(v)))),
+                         name="pattern", ignore_na=True)
+            )  # fmt: skip
+        if f.format == "email":
+            checks.append(
+                pa.Check(lambda s: s.map(lambda v: is_email(str(v))), name="email", ignore_na=True)
+            )
+        columns[f.name] = pa.Column(
+            None,
+            checks=checks,
+            nullable=not f.required,
+            unique=f.unique,
+            report_duplicates="exclude_first",
+            required=False,
+        )
+    return pa.DataFrameSchema(columns, name=spec.name, strict=False)
+
+
+def _field(tracker: str, raw: dict[str, Any]) -> Field:
+    where = f"{tracker}.json, champ « {raw.get('name', '?')} »"
+    unknown = set(raw) - {"name", "title", "type", "format", "constraints", "aliases",
+                          "valueAliases", "description", "example"}  # fmt: skip
+    if unknown:
+        raise SpecError(f"{where} : clé inconnue {', '.join(sorted(unknown))}")
+    if not isinstance(raw.get("name"), str) or not isinstance(raw.get("title"), str):
+        raise SpecError(f"{where} : « name » et « title » sont obligatoires")
+    if raw.get("type", "string") not in TYPES:
+        raise SpecError(f"{where} : type « {raw.get('type')} » inconnu ({', '.join(sorted(TYPES))})")
+    if raw.get("format") not in FORMATS:
+        raise SpecError(f"{where} : format « {raw.get('format')} » inconnu")
+    c = raw.get("constraints", {})
+    unknown = set(c) - {"required", "unique", "enum", "minimum", "maximum", "pattern"}
+    if unknown:
+        raise SpecError(f"{where} : contrainte inconnue {', '.join(sorted(unknown))}")
+    enum = tuple(c.get("enum", ()))
+    value_aliases: dict[str, str] = {}
+    for canonical, spellings in raw.get("valueAliases", {}).items():
+        if canonical not in enum:
+            raise SpecError(f"{where} : valueAliases cite « {canonical} », absente de enum")
+        for spelling in spellings:
+            value_aliases[fold(spelling)] = canonical
+    if c.get("pattern") is not None:
+        try:
+            re.compile(c["pattern"])
+        except re.error as exc:
+            raise SpecError(f"{where} : motif (pattern) invalide : {exc}") from None
+    return Field(
+        name=raw["name"],
+        title=raw["title"],
+        type=raw.get("type", "string"),
+        format=raw.get("format"),
+        required=bool(c.get("required", False)),
+        unique=bool(c.get("unique", False)),
+        enum=enum,
+        minimum=c.get("minimum"),
+        maximum=c.get("maximum"),
+        pattern=c.get("pattern"),
+        aliases=tuple(raw.get("aliases", ())),
+        value_aliases=value_aliases,
+    )
+
+
+def load_spec(path: Path) -> TrackerSpec:
+    """Read and check one spec file."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path.name} : lecture impossible ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            f"{path.name} : JSON invalide ligne {exc.lineno}, colonne {exc.colno} ({exc.msg})"
+        ) from None
+    name = raw.get("name", path.stem)
+    fields = tuple(_field(name, f) for f in raw.get("fields", []))
+    names = [f.name for f in fields]
+    if len(set(names)) != len(names):
+        raise SpecError(f"{path.name} : deux champs portent le même nom")
+    computed = tuple(
+        Computed(c["name"], c["title"], c.get("type", "string")) for c in raw.get("computed", [])
+    )
+    key = raw.get("key", ())
+    spec = TrackerSpec(
+        name=name,
+        title=raw.get("title", name),
+        description=raw.get("description", ""),
+        sheet_titles=tuple(raw.get("sheetTitles", [raw.get("title", name)])),
+        fields=fields,
+        computed=computed,
+        key=(key,) if isinstance(key, str) else tuple(key),
+    )
+    for k in spec.key:
+        if k not in spec.by_name:
+            raise SpecError(f"{path.name} : la clé « {k} » n'est pas un champ")
+    clash = set(spec.header_index) & set(spec.owned_index)
+    if clash:
+        raise SpecError(f"{path.name} : en-tête à la fois saisi et calculé : {', '.join(clash)}")
+    return spec
+
+
+def load_specs(directory: Path | None = None, names: Iterable[str] = TRACKERS) -> dict[str, TrackerSpec]:
+    """The specs of every tracker, from ``directory`` (default: the shipped schemas/)."""
+    folder = directory or data_dir("schemas")
+    specs: dict[str, TrackerSpec] = {}
+    for name in names:
+        path = folder / f"{name}.json"
+        if not path.is_file():
+            raise SpecError(f"fichier de description « {name}.json » absent de {folder}")
+        specs[name] = load_spec(path)
+    return specs

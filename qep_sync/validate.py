@@ -1,0 +1,273 @@
+"""Validation of one tracker sheet: cell values parsed, checked against the tracker's pandera
+schema, then checked for coherence. The result is a typed table plus findings with their cells.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+
+from qep_sync.detect import TrackerSheet
+from qep_sync.parsing import (
+    Measure,
+    Unreadable,
+    parse_boolean,
+    parse_date,
+    parse_integer,
+    parse_measure,
+    parse_month,
+    parse_number,
+    parse_percent,
+    parse_text,
+    show,
+)
+from qep_sync.report import Finding, Severity
+from qep_sync.specs import Field
+from qep_sync.text import a1
+
+PERCENT_FORMATS = {"percent", "measure"}
+
+
+@dataclass
+class Table:
+    """A validated tracker sheet: one row per data row, indexed by its sheet row number."""
+
+    source: str
+    service: str
+    sheet: TrackerSheet
+    frame: pd.DataFrame
+    findings: list[Finding] = field(default_factory=list)
+    invalid: set[tuple[int, str]] = field(default_factory=set)  # (row, field) not usable
+    measures: dict[tuple[int, str], Measure] = field(default_factory=dict)
+
+    @property
+    def tracker(self) -> str:
+        return self.sheet.spec.name
+
+    def value(self, row: int, name: str) -> Any:
+        """The typed value of a field in a row, None when empty, absent or invalid."""
+        if (row, name) in self.invalid or name not in self.frame.columns:
+            return None
+        v = self.frame.at[row, name]
+        return None if v is None or (isinstance(v, float) and pd.isna(v)) else v
+
+
+def _parse(f: Field, value: Any, percent: bool) -> Any:
+    if f.type == "date":
+        return parse_date(value)
+    if f.type == "month":
+        return parse_month(value)
+    if f.type == "integer":
+        return parse_integer(value)
+    if f.type == "boolean":
+        return parse_boolean(value)
+    if f.type == "number":
+        if f.format == "percent":
+            return parse_percent(value, percent)
+        if f.format == "measure":
+            return parse_measure(value, percent)
+        number = parse_number(value)
+        return None if number is None else number.value
+    text = parse_text(value)
+    if text is not None and f.enum:
+        return f.canonical(text) or text
+    return text
+
+
+class _Recorder:
+    """Builds findings for one sheet, with source, service, sheet and cell filled in."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.ts = table.sheet
+
+    def add(self, row: int | None, name: str | None, message: str, severity: Severity,
+            raw: Any = None) -> None:  # fmt: skip
+        ts = self.ts
+        col = ts.columns.get(name) if name else None
+        header = ts.headers.get(name, "") if name else ""
+        cell = a1(row, col) if row is not None and col is not None else ""
+        self.table.findings.append(
+            Finding(
+                source=self.table.source,
+                service=self.table.service,
+                sheet=ts.title,
+                cell=cell,
+                column=header,
+                value="" if raw is None else show(raw),
+                message=f"{header} : {message}" if header else message,
+                severity=severity,
+                row=row,
+                tracker=ts.spec.name,
+            )
+        )
+        if name is not None and row is not None and severity is Severity.ERROR:
+            self.table.invalid.add((row, name))
+
+
+def _raw(ts: TrackerSheet, row_cells: list[Any], name: str) -> Any:
+    col = ts.columns[name]
+    return row_cells[col] if col < len(row_cells) else None
+
+
+def validate_sheet(ts: TrackerSheet, source: str, service: str, today: dt.date,
+                   percent_cells: set[tuple[int, int]] | None = None) -> Table:  # fmt: skip
+    """Parse, check and cross-check one tracker sheet; findings are collected, never raised."""
+    spec = ts.spec
+    percent_cells = percent_cells or set()
+    index = [r for r, _ in ts.rows]
+    data: dict[str, list[Any]] = {}
+    table = Table(source, service, ts, pd.DataFrame(index=pd.Index(index, name="row")))
+    rec = _Recorder(table)
+    for name in ts.missing:
+        f = spec.by_name[name]
+        rec.add(ts.header_row, None,
+                f"colonne obligatoire « {f.title} » absente de la ligne d'en-tête (ligne {ts.header_row})",
+                Severity.ERROR)  # fmt: skip
+    for f in spec.fields:
+        if f.name not in ts.columns:
+            continue
+        col = ts.columns[f.name]
+        values: list[Any] = []
+        check_percent = f.format in PERCENT_FORMATS
+        for row, cells in ts.rows:
+            raw = cells[col] if col < len(cells) else None
+            try:
+                value = _parse(f, raw, check_percent and (row, col) in percent_cells)
+            except Unreadable as exc:
+                rec.add(row, f.name, str(exc), Severity.ERROR, raw)
+                value = None
+            if isinstance(value, Measure):
+                table.measures[(row, f.name)] = value
+                value = value.value
+            values.append(value)
+        data[f.name] = values
+    frame = pd.DataFrame(data, index=pd.Index(index, name="row"), dtype=object)
+    table.frame = frame
+    _schema_findings(table, rec)
+    for check in COHERENCE.get(spec.name, ()):
+        check(table, rec, today)
+    return table
+
+
+def _schema_findings(table: Table, rec: _Recorder) -> None:
+    ts = table.sheet
+    if table.frame.empty:
+        return
+    try:
+        ts.spec.schema.validate(table.frame, lazy=True)
+        return
+    except pa.errors.SchemaErrors as exc:
+        failures = exc.failure_cases
+    already = {(f.row, f.column) for f in table.findings}
+    for case in failures.itertuples(index=False):
+        name, check, row = case.column, str(case.check), case.index
+        if name not in ts.columns or row is None or pd.isna(row):
+            continue
+        row = int(row)
+        f = ts.spec.by_name[name]
+        if (row, ts.headers.get(name)) in already:
+            continue  # already reported as unreadable
+        value = table.frame.at[row, name]
+        raw = _raw(ts, ts.sheet.rows[row - 1], name)
+        rec.add(row, name, _message(table, f, check, row, value), Severity.ERROR, raw)
+
+
+def _message(table: Table, f: Field, check: str, row: int, value: Any) -> str:
+    if check == "not_nullable":
+        return "valeur obligatoire manquante"
+    if check == "field_uniqueness":
+        column = table.frame[f.name]
+        first = int(column[column == value].index.min())
+        return f"« {show(value)} » est déjà utilisé ligne {first} (valeur unique attendue)"
+    if check == "enum":
+        return f"« {show(value)} » n'est pas une valeur autorisée (valeurs possibles : {', '.join(f.enum)})"
+    if check in ("minimum", "maximum"):
+        if f.format == "percent":
+            return f"{value * 100:.0f} % hors de l'intervalle 0 % – 100 %".replace(".", ",")
+        bound = f.minimum if check == "minimum" else f.maximum
+        word = "supérieur ou égal" if check == "minimum" else "inférieur ou égal"
+        return f"« {show(value)} » doit être {word} à {show(float(bound or 0))}"
+    if check == "email":
+        return f"adresse électronique invalide « {show(value)} »"
+    if check == "pattern":
+        return f"« {show(value)} » ne respecte pas le format attendu ({f.pattern})"
+    return f"« {show(value)} » refusé ({check})"
+
+
+def _date_str(day: dt.date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _courriers(table: Table, rec: _Recorder, today: dt.date) -> None:
+    if "date_reponse" not in table.frame or "date_reception" not in table.frame:
+        return
+    for row in table.frame.index:
+        received, replied = table.value(row, "date_reception"), table.value(row, "date_reponse")
+        if received and replied and replied < received:
+            rec.add(row, "date_reponse",
+                    f"réponse datée du {_date_str(replied)}, avant la réception ({_date_str(received)})",
+                    Severity.ERROR, replied)  # fmt: skip
+
+
+def _future(name: str) -> Callable[[Table, _Recorder, dt.date], None]:
+    def check(table: Table, rec: _Recorder, today: dt.date) -> None:
+        if name not in table.frame:
+            return
+        for row in table.frame.index:
+            day = table.value(row, name)
+            if day and day > today:
+                rec.add(row, name, f"date de réalisation dans le futur ({_date_str(day)})",
+                        Severity.ERROR, day)  # fmt: skip
+
+    return check
+
+
+def _plan_actions(table: Table, rec: _Recorder, today: dt.date) -> None:
+    if "etat" not in table.frame:
+        return
+    has_date = "date_realisation" in table.frame
+    for row in table.frame.index:
+        if table.value(row, "etat") == "Fait" and (row, "date_realisation") not in table.invalid:
+            if not has_date or table.value(row, "date_realisation") is None:
+                rec.add(row, "etat", "action « Fait » sans Date de réalisation", Severity.WARNING)
+
+
+def _documents(table: Table, rec: _Recorder, today: dt.date) -> None:
+    for row in table.frame.index:
+        state = table.value(row, "etat")
+        if state == "Validé":
+            review = table.value(row, "date_mise_a_jour") and table.value(row, "periodicite_revision")
+            if not review and table.value(row, "date_caducite") is None and not any(
+                (row, n) in table.invalid for n in ("date_mise_a_jour", "periodicite_revision", "date_caducite")
+            ):
+                rec.add(row, "etat", "document validé sans date de révision ni de caducité", Severity.WARNING)
+        elif state in ("À rédiger", "En rédaction"):
+            if table.value(row, "date_prevue") is None and (row, "date_prevue") not in table.invalid:
+                rec.add(row, "etat", "document à formaliser sans Date prévue", Severity.WARNING)
+
+
+def _indicateurs(table: Table, rec: _Recorder, today: dt.date) -> None:
+    for row in table.frame.index:
+        valeur, cible = table.measures.get((row, "valeur")), table.measures.get((row, "cible"))
+        if valeur is None or cible is None or valeur.percent == cible.percent:
+            continue
+        plain = cible if valeur.percent else valeur
+        if abs(plain.value) > 1:
+            rec.add(row, "cible",
+                    "Valeur et Cible ne sont pas dans la même unité (l'une en %, l'autre non) : "
+                    "l'écart calculé serait faux", Severity.WARNING)  # fmt: skip
+
+
+COHERENCE: dict[str, tuple[Callable[[Table, _Recorder, dt.date], None], ...]] = {
+    "courriers": (_courriers,),
+    "plan_actions": (_plan_actions, _future("date_realisation")),
+    "formations": (_future("date_realisee"),),
+    "documents": (_documents,),
+    "indicateurs": (_indicateurs,),
+}
