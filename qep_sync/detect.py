@@ -36,6 +36,7 @@ class TrackerSheet:
     last_header_col: int  # 0-based index of the last non-empty header cell
     rows: list[tuple[int, list[Any]]] = field(default_factory=list)  # (sheet row, cells)
     missing: list[str] = field(default_factory=list)  # required fields whose column is absent
+    total_rows: list[int] = field(default_factory=list)  # « Total » rows under the data
 
     @property
     def title(self) -> str:
@@ -119,11 +120,11 @@ def layout(spec: TrackerSpec, sheet: SheetData) -> TrackerSheet:
             headers[name] = clean(str(value))
     ts = TrackerSheet(spec, sheet, header_row, columns, headers, owned, last)
     ts.missing = [f.name for f in spec.required if f.name not in columns]
-    ts.rows = _data_rows(ts)
+    ts.rows, ts.total_rows = _data_rows(ts)
     return ts
 
 
-def _data_rows(ts: TrackerSheet) -> list[tuple[int, list[Any]]]:
+def _data_rows(ts: TrackerSheet) -> tuple[list[tuple[int, list[Any]]], list[int]]:
     cols = list(ts.columns.values())
     rows: list[tuple[int, list[Any]]] = []
     for i in range(ts.header_row, len(ts.sheet.rows)):
@@ -132,10 +133,11 @@ def _data_rows(ts: TrackerSheet) -> list[tuple[int, list[Any]]]:
             continue
         rows.append((i + 1, cells))
     # Total rows at the bottom: first non-empty cell starts with « Total ».
+    totals: list[int] = []
     while rows:
         first = next((v for v in rows[-1][1] if not is_empty(v)), None)
         if isinstance(first, str) and fold(first).startswith("total"):
-            rows.pop()
+            totals.append(rows.pop()[0])
         else:
             break
-    return rows
+    return rows, totals

@@ -44,6 +44,7 @@ class Table:
     findings: list[Finding] = field(default_factory=list)
     invalid: set[tuple[int, str]] = field(default_factory=set)  # (row, field) not usable
     measures: dict[tuple[int, str], Measure] = field(default_factory=dict)
+    computed: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # owned values, set by sync
 
     @property
     def tracker(self) -> str:
@@ -51,7 +52,13 @@ class Table:
 
     def value(self, row: int, name: str) -> Any:
         """The typed value of a field in a row, None when empty, absent or invalid."""
-        if (row, name) in self.invalid or name not in self.frame.columns:
+        if (row, name) in self.invalid:
+            return None
+        return self.parsed(row, name)
+
+    def parsed(self, row: int, name: str) -> Any:
+        """The value as parsed, even when a check rejected it; None when empty or unreadable."""
+        if name not in self.frame.columns:
             return None
         v = self.frame.at[row, name]
         return None if v is None or (isinstance(v, float) and pd.isna(v)) else v

@@ -8,12 +8,18 @@ from the sheet XML only where a tracker needs them.
 
 from __future__ import annotations
 
+import copy
+import os
+import re
+import shutil
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import python_calamine
+from lxml import etree
 
 from qep_sync.backends.ooxml import (
     PackageError,
@@ -23,7 +29,8 @@ from qep_sync.backends.ooxml import (
     sheet_parts,
     styled_cells,
 )
-from qep_sync.errors import SourceError
+from qep_sync.backends.sheetxml import SheetPatch, ensure_styles, patch_sheet
+from qep_sync.errors import SourceError, WriteBackError
 
 
 @dataclass
@@ -94,3 +101,176 @@ def read_workbook(path: Path, label: str | None = None) -> WorkbookData:
 def _short(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
+
+
+# ---------------------------------------------------------------- write-back
+
+class SkippedWrite(Exception):
+    """The file is not written this run (locked or changed); the message is French."""
+
+
+_FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
+_CALC_PR = re.compile(rb"<(?:\w+:)?calcPr\b[^>]*?/?>")
+_AFTER_CALC_PR = re.compile(
+    rb"<(?:\w+:)?(?:oleSize|customWorkbookViews|pivotCaches|smartTagPr|smartTagTypes|"
+    rb"webPublishing|fileRecoveryPr|webPublishObjects|extLst)\b|</(?:\w+:)?workbook>"
+)
+_CALC_CHAIN_REL = re.compile(rb"<Relationship\b[^>]*?Target=\"[^\"]*calcChain\.xml\"[^>]*/>")
+_CALC_CHAIN_TYPE = re.compile(rb"<Override\b[^>]*?PartName=\"/xl/calcChain\.xml\"[^>]*/>")
+
+
+def lock_file(path: Path) -> Path:
+    """The owner file Excel and LibreOffice create beside a workbook they hold open."""
+    return path.with_name("~$" + path.name)
+
+
+def _check_unchanged(workbook: WorkbookData) -> None:
+    path = workbook.path
+    for lock in (lock_file(path), path.with_name(f".~lock.{path.name}#")):
+        if lock.exists():
+            raise SkippedWrite(
+                f"classeur ouvert par un utilisateur ({lock.name} présent) : non modifié, "
+                "nouvel essai au prochain passage"
+            )
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise SkippedWrite(f"classeur inaccessible ({exc.strerror or exc})") from None
+    if (stat.st_mtime_ns, stat.st_size) != (workbook.mtime_ns, workbook.size):
+        raise SkippedWrite(
+            "classeur modifié depuis sa lecture : non modifié, nouvel essai au prochain passage"
+        )
+
+
+def _full_calc_on_load(workbook_xml: bytes) -> bytes:
+    """Ask Excel to recalculate formulas on opening (they may use the cells just written)."""
+    m = _CALC_PR.search(workbook_xml)
+    if m:
+        tag = m.group(0)
+        if b"fullCalcOnLoad=" in tag:
+            return workbook_xml
+        end = -2 if tag.endswith(b"/>") else -1
+        new = tag[:end].rstrip() + b' fullCalcOnLoad="1"' + tag[end:]
+        return workbook_xml[: m.start()] + new + workbook_xml[m.end() :]
+    anchor = _AFTER_CALC_PR.search(workbook_xml)
+    if anchor is None:
+        return workbook_xml
+    prefix = re.match(rb"</?(\w+:)?", anchor.group(0))
+    ns = prefix.group(1) or b"" if prefix else b""
+    insert = b"<" + ns + b'calcPr fullCalcOnLoad="1"/>'
+    return workbook_xml[: anchor.start()] + insert + workbook_xml[anchor.start() :]
+
+
+def _copy_raw(zin: zipfile.ZipFile, zout: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Copy an entry's compressed bytes as they are (no recompression, byte-identical)."""
+    fp = zin.fp
+    assert fp is not None and zout.fp is not None
+    fp.seek(info.header_offset)
+    header = fp.read(30)
+    if header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"en-tête local invalide pour {info.filename}")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    fp.seek(info.header_offset + 30 + name_len + extra_len)
+    raw = fp.read(info.compress_size)
+    new = copy.copy(info)
+    new.flag_bits &= ~0x08  # sizes go in the local header, no data descriptor
+    new.extra = b""
+    new.header_offset = zout.fp.tell()
+    zout.fp.write(new.FileHeader(zip64=False))
+    zout.fp.write(raw)
+    zout.filelist.append(new)
+    zout.NameToInfo[new.filename] = new
+    zout.start_dir = zout.fp.tell()  # type: ignore[attr-defined]
+
+
+def write_back(workbook: WorkbookData, patches: list[SheetPatch]) -> int:
+    """Write owned cells into a workbook atomically; returns the number of cells set.
+
+    Only the patched worksheets change, plus (when needed) two styles appended to
+    styles.xml, fullCalcOnLoad in workbook.xml when the workbook has formulas, and
+    calcChain.xml dropped when a formula cell had to be overwritten. Every other entry is
+    copied byte for byte. Raises SkippedWrite when the file is locked or changed since
+    it was read, WriteBackError when it cannot be written.
+    """
+    patches = [p for p in patches if p.changed]
+    if not patches:
+        return 0
+    path = workbook.path
+    _check_unchanged(workbook)
+    tmp = path.with_name(f".{path.name}.qep-sync.tmp")
+    try:
+        with open_package(path) as zin:
+            names = zin.namelist()
+            if "xl/styles.xml" not in names:
+                raise WriteBackError(f"{path.name} : feuille de styles absente, écriture impossible")
+            new_styles, ids = ensure_styles(zin.read("xl/styles.xml"))
+            new_parts: dict[str, bytes] = {}
+            if new_styles is not None:
+                new_parts["xl/styles.xml"] = new_styles
+            overwrote_formula = False
+            for patch in patches:
+                xml, had_formula = patch_sheet(zin.read(patch.part), patch, ids)
+                new_parts[patch.part] = xml
+                overwrote_formula |= had_formula
+            dropped: set[str] = set()
+            if overwrote_formula and "xl/calcChain.xml" in names:
+                dropped.add("xl/calcChain.xml")
+                rels = "xl/_rels/workbook.xml.rels"
+                new_parts[rels] = _CALC_CHAIN_REL.sub(b"", zin.read(rels))
+                new_parts["[Content_Types].xml"] = _CALC_CHAIN_TYPE.sub(
+                    b"", zin.read("[Content_Types].xml")
+                )
+            if _has_formulas(zin, new_parts):
+                wb_xml = zin.read("xl/workbook.xml")
+                patched = _full_calc_on_load(wb_xml)
+                if patched != wb_xml:
+                    new_parts["xl/workbook.xml"] = patched
+            with open(tmp, "wb") as fh, zipfile.ZipFile(fh, "w") as zout:
+                for info in zin.infolist():
+                    if info.filename in dropped:
+                        continue
+                    if info.filename in new_parts:
+                        zout.writestr(copy.copy(info), new_parts[info.filename],
+                                      compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)  # fmt: skip
+                    else:
+                        _copy_raw(zin, zout, info)
+                zout.close()
+                fh.flush()
+                os.fsync(fh.fileno())
+        shutil.copymode(path, tmp)
+        _check_unchanged(workbook)
+        os.replace(tmp, path)
+    except SkippedWrite:
+        tmp.unlink(missing_ok=True)
+        raise
+    except PackageError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WriteBackError(f"{path.name} : {exc}") from None
+    except (OSError, zipfile.BadZipFile, ValueError, etree.LxmlError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise WriteBackError(f"{path.name} : écriture impossible ({exc})") from None
+    _fsync_dir(path.parent)
+    return sum(p.changed for p in patches)
+
+
+def _has_formulas(zin: zipfile.ZipFile, new_parts: dict[str, bytes]) -> bool:
+    for name in zin.namelist():
+        if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+            data = new_parts.get(name) or zin.read(name)
+            if _FORMULA.search(data):
+                return True
+    return False
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable where the platform allows it (not on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,179 @@
+"""The computed columns of DESIGN §3, for one validated table and the run's date.
+
+``compute_table(table, today, rules, calendar)`` returns, for each data row, the values of
+the owned columns in the order of ``spec.owned_titles`` (computed columns, then Contrôle).
+A computed cell is left empty (None) when an input its rule needs is missing or invalid;
+the Contrôle text then says why (§3.1 rule 7).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from qep_sync.config import Rules
+from qep_sync.report import Finding, Severity
+from qep_sync.validate import Table
+from qep_sync.workdays import WorkingCalendar, add_months
+
+Values = dict[str, Any]
+Rule = Callable[[Table, int, dt.date, Rules, WorkingCalendar], Values]
+
+
+def _valid(table: Table, row: int, *names: str) -> bool:
+    """True when none of the fields is invalid (empty is fine)."""
+    return not any((row, n) in table.invalid for n in names)
+
+
+def plan_actions(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCalendar) -> Values:
+    state, due = t.value(row, "etat"), t.value(row, "echeance")
+    if state == "Fait":
+        return {"statut": "Terminée"}
+    if state == "Abandonné":
+        return {"statut": "Abandonnée"}
+    if state is None or due is None:
+        return {}
+    days = (due - today).days
+    if days < 0:
+        status = "En retard"
+    elif days <= rules.echeance_proche_jours:
+        status = "Échéance proche"
+    else:
+        status = "Dans les temps"
+    return {"jours_restants": days, "statut": status}
+
+
+def documents(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCalendar) -> Values:
+    state = t.value(row, "etat")
+    if state == "Archivé":
+        return {"statut": "Archivé"}
+    if state in ("À rédiger", "En rédaction"):
+        if not _valid(t, row, "date_prevue"):
+            return {}
+        planned = t.value(row, "date_prevue")
+        if planned is None:
+            return {"statut": "En cours de formalisation"}
+        days = (planned - today).days
+        status = "Formalisation en retard" if days < 0 else "En cours de formalisation"
+        return {"prochaine_echeance": planned, "jours_restants": days, "statut": status}
+    if state != "Validé" or not _valid(
+        t, row, "date_caducite", "date_mise_a_jour", "periodicite_revision"
+    ):
+        return {}
+    candidates = []
+    if (expiry := t.value(row, "date_caducite")) is not None:
+        candidates.append(expiry)
+    updated, months = t.value(row, "date_mise_a_jour"), t.value(row, "periodicite_revision")
+    if updated is not None and months is not None:
+        candidates.append(add_months(updated, months))
+    if not candidates:
+        return {"statut": "Valide"}
+    due = min(candidates)
+    days = (due - today).days
+    if days < 0:
+        status = "Caduc"
+    elif days <= rules.document_alerte_jours:
+        status = "À renouveler"
+    else:
+        status = "Valide"
+    return {"prochaine_echeance": due, "jours_restants": days, "statut": status}
+
+
+def formations(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCalendar) -> Values:
+    if not _valid(t, row, "date_prevue", "date_arrivee", "date_realisee"):
+        return {}
+    planned, arrived = t.value(row, "date_prevue"), t.value(row, "date_arrivee")
+    limit = planned or (add_months(arrived, rules.formation_delai_mois) if arrived else None)
+    out: Values = {"date_limite": limit}
+    if t.value(row, "date_realisee") is not None:
+        out["statut"] = "Réalisée"
+    elif limit is not None and limit < today:
+        out["statut"] = "En retard"
+    elif planned is not None:
+        out["statut"] = "Planifiée"
+    else:
+        out["statut"] = "À planifier"
+    return out
+
+
+def courriers(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCalendar) -> Values:
+    canal, received = t.value(row, "canal"), t.value(row, "date_reception")
+    target = rules.delai_reponse_jours_ouvres.get(canal) if canal else None
+    if target is None or received is None:
+        return {}
+    reply = t.parsed(row, "date_reponse")
+    if reply is not None and reply < received:
+        return {}  # §3.1 rule 5: a reply before the reception leaves every computed cell empty
+    limit = cal.add_working_days(received, target)
+    if not _valid(t, row, "date_reponse"):
+        return {"date_limite_reponse": limit}
+    replied = t.value(row, "date_reponse")
+    if replied is None:
+        return {"date_limite_reponse": limit, "statut": "En retard" if today > limit else "En attente"}
+    delay = cal.working_days_between(received, replied)
+    on_time = delay <= target
+    return {
+        "date_limite_reponse": limit,
+        "delai_jours_ouvres": delay,
+        "dans_le_delai": "Oui" if on_time else "Non",
+        "statut": "Répondu dans le délai" if on_time else "Répondu hors délai",
+    }
+
+
+def autoevaluation(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCalendar) -> Values:
+    level = t.value(row, "niveau")
+    if level in ("Non évalué", "Non applicable"):
+        return {"statut": level}
+    if level is None or not _valid(t, row, "date_evaluation"):
+        return {}
+    evaluated = t.value(row, "date_evaluation")
+    if evaluated is None:
+        return {"statut": "Non évalué"}
+    due = add_months(evaluated, rules.autoevaluation_periodicite_mois)
+    return {"prochaine_evaluation": due, "statut": "À réévaluer" if due < today else "À jour"}
+
+
+def indicateurs(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCalendar) -> Values:
+    value, target = t.value(row, "valeur"), t.value(row, "cible")
+    if value is None or target is None or not _valid(t, row, "sens"):
+        return {}
+    sense = t.value(row, "sens") or "≥"
+    reached = value >= target if sense == "≥" else value <= target
+    return {"ecart": round(value - target, 9), "atteint": "Oui" if reached else "Non"}
+
+
+RULES: dict[str, Rule] = {
+    "plan_actions": plan_actions,
+    "documents": documents,
+    "formations": formations,
+    "courriers": courriers,
+    "autoevaluation": autoevaluation,
+    "indicateurs": indicateurs,
+}
+
+
+def control_text(findings: list[Finding]) -> str | None:
+    """The Contrôle cell: errors first, then warnings prefixed « Attention : »; None when clean."""
+    errors = [f.message for f in findings if f.severity is Severity.ERROR]
+    warnings = [f"Attention : {f.message}" for f in findings if f.severity is Severity.WARNING]
+    text = " ; ".join(dict.fromkeys(errors + warnings))
+    return text or None
+
+
+def compute_table(
+    table: Table, today: dt.date, rules: Rules, cal: WorkingCalendar
+) -> dict[int, tuple[Any, ...]]:
+    """Owned-column values per data row, in the order of ``spec.owned_titles``."""
+    spec = table.sheet.spec
+    rule = RULES.get(spec.name)
+    by_row: dict[int, list[Finding]] = {}
+    for f in table.findings:
+        if f.row is not None:
+            by_row.setdefault(f.row, []).append(f)
+    names = [c.name for c in spec.computed]
+    out: dict[int, tuple[Any, ...]] = {}
+    for row in table.frame.index:
+        values = rule(table, row, today, rules, cal) if rule else {}
+        out[row] = (*(values.get(n) for n in names), control_text(by_row.get(row, [])))
+    return out

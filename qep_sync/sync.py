@@ -1,0 +1,192 @@
+"""The `sync` job: check, compute the owned columns, write them back, consolidate.
+
+Library entry point: ``run_sync(config, today, dry_run=False) -> SyncRun``. Only cells of
+owned columns are planned; a cell whose value is already right is not written, and a file
+with nothing to change is not rewritten at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from qep_sync.backends.sheetxml import SheetPatch
+from qep_sync.backends.xlsx import SkippedWrite, write_back
+from qep_sync.check import CheckRun, Progress, SourceRun, run_check
+from qep_sync.compute import compute_table
+from qep_sync.config import Config
+from qep_sync.errors import WriteBackError
+from qep_sync.parsing import is_empty
+from qep_sync.report import Finding, Severity
+from qep_sync.specs import CONTROL_TITLE, TrackerSpec
+from qep_sync.validate import Table
+from qep_sync.workdays import WorkingCalendar
+
+CONTROL_WIDTH = 60.0
+
+
+@dataclass
+class FileWrite:
+    """What sync did (or would do) to one source file."""
+
+    source: str
+    service: str
+    status: str  # written, unchanged, skipped, failed, planned (dry run), not-read
+    cells: int = 0
+    message: str = ""
+    changes: list[dict[str, Any]] = field(default_factory=list)  # per cell, for --dry-run
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "service": self.service,
+            "status": self.status,
+            "cells": self.cells,
+            "message": self.message,
+            "changes": self.changes,
+        }
+
+
+@dataclass
+class SyncRun:
+    check: CheckRun
+    writes: list[FileWrite]
+    dry_run: bool
+    consolidated: str | None = None
+
+    @property
+    def failed(self) -> list[FileWrite]:
+        return [w for w in self.writes if w.status == "failed"]
+
+
+def _same(current: Any, wanted: Any) -> bool:
+    """Is the value already in the cell the one we would write (so no write is needed)?"""
+    if wanted is None:
+        return is_empty(current)
+    if isinstance(wanted, dt.date):
+        if isinstance(current, dt.datetime):
+            return current.date() == wanted and current.time() == dt.time()
+        return isinstance(current, dt.date) and current == wanted
+    if isinstance(wanted, int | float) and not isinstance(wanted, bool):
+        return (
+            isinstance(current, int | float)
+            and not isinstance(current, bool)
+            and math.isclose(current, wanted, rel_tol=0, abs_tol=1e-9)
+        )
+    return isinstance(current, str) and current == wanted
+
+
+def _column_is_free(rows: list[list[Any]], col: int, from_row: int) -> bool:
+    return all(col >= len(r) or is_empty(r[col]) for r in rows[max(from_row - 2, 0):])
+
+
+def _width(spec: TrackerSpec, name: str, title: str) -> float:
+    if name == "controle":
+        return CONTROL_WIDTH
+    kind = next((c.type for c in spec.computed if c.name == name), "string")
+    return max(12.0, len(title) + 3.0) if kind != "date" else 13.0
+
+
+def plan_sheet(table: Table, values: dict[int, tuple[Any, ...]]) -> SheetPatch:
+    """The owned cells of one sheet that differ from what the sheet holds now."""
+    ts = table.sheet
+    spec = ts.spec
+    rows = ts.sheet.rows
+    names = [c.name for c in spec.computed] + ["controle"]
+    titles = [c.title for c in spec.computed] + [CONTROL_TITLE]
+    patch = SheetPatch(ts.title, ts.sheet.part or "", ts.header_row)
+    positions: dict[str, int] = {}
+    next_col = ts.last_header_col + 1
+    for name, title in zip(names, titles, strict=True):
+        if name in ts.owned:
+            positions[name] = ts.owned[name]
+            continue
+        while next_col in ts.owned.values() or not _column_is_free(rows, next_col, ts.header_row):
+            next_col += 1  # never write over anything a user put beside the table
+        positions[name] = next_col
+        patch.headers[next_col] = title
+        patch.widths[next_col] = _width(spec, name, title)
+        next_col += 1
+    for row, row_values in values.items():
+        cells = rows[row - 1]
+        for name, wanted in zip(names, row_values, strict=True):
+            col = positions[name]
+            current = cells[col] if col < len(cells) else None
+            if not _same(current, wanted):
+                patch.cells[(row, col)] = wanted
+    skip = set(values) | set(ts.total_rows)
+    for i in range(ts.header_row, len(rows)):
+        if i + 1 in skip:
+            continue
+        for col in ts.owned.values():  # stale values left in rows that no longer hold data
+            if col < len(rows[i]) and not is_empty(rows[i][col]):
+                patch.cells[(i + 1, col)] = None
+    return patch
+
+
+def _describe(patch: SheetPatch, table: Table) -> list[dict[str, Any]]:
+    from qep_sync.parsing import show
+    from qep_sync.text import a1
+
+    out = [{"sheet": patch.title, "cell": a1(patch.header_row, c), "value": t}
+           for c, t in sorted(patch.headers.items())]  # fmt: skip
+    for (row, col), value in sorted(patch.cells.items()):
+        out.append({"sheet": patch.title, "cell": a1(row, col),
+                    "value": None if value is None else show(value)})  # fmt: skip
+    return out
+
+
+def sync_source(run: SourceRun, today: dt.date, config: Config, cal: WorkingCalendar,
+                dry_run: bool) -> FileWrite:  # fmt: skip
+    """Compute and write back the owned cells of one source."""
+    src = run.source
+    result = FileWrite(src.label, src.service, "not-read")
+    if run.report.error or run.workbook is None:
+        result.message = run.report.error or ""
+        return result
+    patches = []
+    for table in run.tables:
+        table.computed = compute_table(table, today, config.rules, cal)
+        patch = plan_sheet(table, table.computed)
+        if patch.changed:
+            patches.append((patch, table))
+    result.cells = sum(p.changed for p, _ in patches)
+    if dry_run:
+        result.status = "planned" if patches else "unchanged"
+        for patch, table in patches:
+            result.changes.extend(_describe(patch, table))
+        return result
+    if not patches:
+        result.status = "unchanged"
+        return result
+    missing = [p.title for p, _ in patches if not p.part]
+    if missing:
+        result.status, result.message = "failed", f"onglet « {missing[0]} » introuvable dans l'archive"
+        return result
+    try:
+        write_back(run.workbook, [p for p, _ in patches])
+        result.status = "written"
+    except SkippedWrite as exc:
+        result.status, result.message = "skipped", str(exc)
+        run.report.findings.append(
+            Finding(src.label, src.service, "", "", "", "", str(exc), Severity.WARNING)
+        )
+    except WriteBackError as exc:
+        result.status, result.message = "failed", str(exc)
+    return result
+
+
+def run_sync(
+    config: Config,
+    today: dt.date,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> SyncRun:
+    """Check every source, then write the owned columns back into each (unless dry_run)."""
+    check = run_check(config, today, progress=progress)
+    cal = WorkingCalendar(config.calendar.closure_days, config.calendar.worked_holidays)
+    writes = [sync_source(run, today, config, cal, dry_run) for run in check.sources]
+    return SyncRun(check, writes, dry_run)

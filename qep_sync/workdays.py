@@ -1,0 +1,78 @@
+"""French working days: Monday to Friday, minus public holidays (metropolitan France, the
+`holidays` package, no subdivision) and the prefecture's closure days from the config.
+
+Counting is done on a precomputed sorted list of working days, so a reply deadline is two
+binary searches, whatever the number of letters.
+"""
+
+from __future__ import annotations
+
+import bisect
+import calendar
+import datetime as dt
+from collections.abc import Iterable
+
+import holidays
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Excel's EDATE: the same day ``months`` later, clamped to the month's last day."""
+    years, month0 = divmod(day.month - 1 + months, 12)
+    year, month = day.year + years, month0 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+class WorkingCalendar:
+    """Which days are worked, and counts of working days between dates."""
+
+    def __init__(
+        self, closure_days: Iterable[dt.date] = (), worked_holidays: Iterable[dt.date] = ()
+    ) -> None:
+        self.closure_days = frozenset(closure_days)
+        self.worked_holidays = frozenset(worked_holidays)
+        self._first_year = self._last_year = 0
+        self._days: list[int] = []  # ordinals of working days, sorted
+
+    def _cover(self, *days: dt.date) -> None:
+        low, high = min(d.year for d in days) - 1, max(d.year for d in days) + 1
+        if self._days and self._first_year <= low and high <= self._last_year:
+            return
+        if self._days:
+            low, high = min(low, self._first_year), max(high, self._last_year)
+        public = holidays.country_holidays("FR", years=range(low, high + 1))
+        closed = (set(public) - self.worked_holidays) | self.closure_days
+        start, end = dt.date(low, 1, 1).toordinal(), dt.date(high, 12, 31).toordinal()
+        self._days = [
+            n for n in range(start, end + 1)
+            if (n - 1) % 7 < 5 and dt.date.fromordinal(n) not in closed
+        ]  # fmt: skip  -- ordinal 1 (0001-01-01) is a Monday
+        self._first_year, self._last_year = low, high
+
+    def is_working_day(self, day: dt.date) -> bool:
+        self._cover(day)
+        i = bisect.bisect_left(self._days, day.toordinal())
+        return i < len(self._days) and self._days[i] == day.toordinal()
+
+    def add_working_days(self, start: dt.date, n: int) -> dt.date:
+        """The n-th working day after ``start`` (n ≥ 1); ``start`` itself when n is 0."""
+        if n <= 0:
+            return start
+        self._cover(start, start + dt.timedelta(days=n * 2 + 30))
+        i = bisect.bisect_right(self._days, start.toordinal()) + n - 1
+        while i >= len(self._days):  # far beyond the covered years
+            self._cover(dt.date.fromordinal(self._days[-1]) + dt.timedelta(days=400))
+            i = bisect.bisect_right(self._days, start.toordinal()) + n - 1
+        return dt.date.fromordinal(self._days[i])
+
+    def working_days_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days after ``start`` up to and including ``end`` (0 when end ≤ start)."""
+        if end <= start:
+            return 0
+        self._cover(start, end)
+        return bisect.bisect_right(self._days, end.toordinal()) - bisect.bisect_right(
+            self._days, start.toordinal()
+        )
+
+    def next_working_day(self, day: dt.date) -> dt.date:
+        """``day`` if it is worked, else the first working day after it."""
+        return day if self.is_working_day(day) else self.add_working_days(day, 1)
