@@ -18,7 +18,8 @@ from qep_sync import __version__
 from qep_sync.check import run_check
 from qep_sync.config import CONFIG_NAME, Config, Source, config_for_files, load_config
 from qep_sync.errors import ConfigError, QepSyncError, SpecError
-from qep_sync.render import render_report
+from qep_sync.render import render_report, render_sync
+from qep_sync.sync import run_sync
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 PARIS = ZoneInfo("Europe/Paris")
@@ -110,6 +111,37 @@ def check(workbooks: tuple[Path, ...], fmt: str, config_path: Path | None, today
     else:
         click.echo(render_report(report), nl=False)
     sys.exit(EXIT_FINDINGS if report.errors or report.failed_sources else EXIT_OK)
+
+
+@main.command()
+@click.argument("workbooks", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Montre ce qui changerait, sans rien écrire.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="Format du compte rendu (json : clés stables, voir le README).")  # fmt: skip
+@common_options
+def sync(workbooks: tuple[Path, ...], dry_run: bool, fmt: str, config_path: Path | None,
+         today: dt.date) -> None:  # fmt: skip
+    """Contrôle, calcule les colonnes de suivi, les écrit dans les classeurs, consolide.
+
+    Seules les colonnes calculées et « Contrôle » sont écrites ; un classeur sans
+    changement n'est pas réécrit ; un classeur ouvert dans Excel est laissé pour le
+    prochain passage. Avec des chemins de classeurs : colonnes calculées seulement.
+    Code de sortie : 0 fait (les anomalies ne sont pas des échecs), 1 si une source n'a
+    pu être lue ou écrite, 2 si la configuration est invalide.
+    """
+    config = config_for_files(list(workbooks)) if workbooks else resolve_config(config_path)
+    result = run_sync(config, today, dry_run=dry_run, consolidate=not workbooks,
+                      progress=progress_printer() if fmt == "text" else None)  # fmt: skip
+    if fmt == "json":
+        data = result.check.report.to_dict()
+        data["dry_run"] = dry_run
+        data["writes"] = [w.to_dict() for w in result.writes]
+        data["consolidated"] = result.consolidated
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_sync(result), nl=False)
+    failed = result.failed or result.check.report.failed_sources
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
 @main.command()

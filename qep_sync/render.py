@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from qep_sync.report import Report, Severity
@@ -66,3 +68,48 @@ def _finding_lines(findings: list) -> list[str]:
         cell = f.cell or "—"
         out.append(f"    {cell:<7} {click.style(f'{label:<9}', fg=colour)} {f.message}")
     return out
+
+
+_WRITE_STATUS = {
+    "written": ("{n} écrite{s}", "green"),
+    "unchanged": ("à jour, fichier non modifié", None),
+    "planned": ("{n} à modifier (simulation, rien n'est écrit)", "cyan"),
+    "skipped": ("ignoré ce passage : {message}", "yellow"),
+    "failed": ("échec de l'écriture : {message}", "red"),
+    "not-read": ("non lu : {message}", "red"),
+}
+DRY_RUN_EXAMPLES = 8
+
+
+def _cells(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f") + (" cellules" if n > 1 else " cellule")
+
+
+def render_sync(run: Any) -> str:
+    """Per file: what sync wrote, would write (--dry-run), skipped or failed."""
+    report = run.check.report
+    title = "Simulation de synchronisation" if run.dry_run else "Synchronisation"
+    lines = [click.style(f"{title} du {report.today:%d/%m/%Y} — {summary_line(report)}", bold=True), ""]
+    for w in run.writes:
+        template, colour = _WRITE_STATUS[w.status]
+        text = template.format(n=_cells(w.cells), s="s" if w.cells > 1 else "", message=w.message)
+        lines.append(f"  {w.source} : " + (click.style(text, fg=colour) if colour else text))
+        if w.changes:
+            by_sheet: dict[str, list[dict[str, Any]]] = {}
+            for change in w.changes:
+                by_sheet.setdefault(change["sheet"], []).append(change)
+            for sheet, changes in by_sheet.items():
+                lines.append(f"      {sheet} : {_cells(len(changes))}")
+                for change in changes[:DRY_RUN_EXAMPLES]:
+                    text = str(change["value"])
+                    text = text if len(text) <= 70 else text[:69] + "…"
+                    value = "(vidée)" if change["value"] is None else f"« {text} »"
+                    lines.append(f"        {change['cell']:<7} ← {value}")
+                if len(changes) > DRY_RUN_EXAMPLES:
+                    lines.append(f"        … et {len(changes) - DRY_RUN_EXAMPLES} autres")
+    if run.consolidated:
+        lines += ["", f"Consolidation : {run.consolidated}"]
+    if report.errors or report.warnings:
+        lines += ["", "Le détail des anomalies est dans la colonne « Contrôle » de chaque onglet "
+                  "(ou : qep-sync check)."]  # fmt: skip
+    return "\n".join(lines) + "\n"

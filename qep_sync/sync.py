@@ -183,9 +183,13 @@ def run_sync(
     today: dt.date,
     *,
     dry_run: bool = False,
+    consolidate: bool = True,
     progress: Progress | None = None,
 ) -> SyncRun:
-    """Check every source, then write the owned columns back into each (unless dry_run)."""
+    """Check every source, write the owned columns back into each, rebuild the consolidation.
+
+    With ``dry_run`` nothing is written, neither sources nor the consolidated workbook.
+    """
     check = run_check(config, today, progress=progress)
     cal = WorkingCalendar(config.calendar.closure_days, config.calendar.worked_holidays)
     writes = [sync_source(run, today, config, cal, dry_run) for run in check.sources]
