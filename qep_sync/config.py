@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -304,7 +305,8 @@ def config_for_files(paths: list[Path]) -> Config:
     sources = []
     used: set[str] = set()
     for path in paths:
-        code = re.sub(r"[^A-Za-z0-9_.\-]+", "-", path.stem).strip("-.")[:40] or "classeur"
+        ascii_stem = unicodedata.normalize("NFKD", path.stem).encode("ascii", "ignore").decode()
+        code = re.sub(r"[^A-Za-z0-9_.\-]+", "-", ascii_stem).strip("-.")[:40] or "classeur"
         base, n = code, 2
         while code in used:
             code, n = f"{base}-{n}", n + 1

@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element
+from xml.parsers import expat
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
@@ -26,7 +27,6 @@ PROLOG_LIMIT = 65536
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_ELEMENT_START = re.compile(rb"<[A-Za-z_]")
 
 
 class PackageError(Exception):
@@ -56,18 +56,45 @@ def _sniff_ole(path: Path) -> None:
     )
 
 
+class _RootReached(Exception):
+    pass
+
+
 def _check_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Refuse DTDs and entity declarations before the root element (XML bombs, XXE)."""
+    """Refuse DTDs and entity declarations before the root element (XML bombs, XXE).
+
+    expat reads the prolog as an XML parser would (comments, any encoding) and stops at
+    the root element, so this costs one small read per part.
+    """
+    dangerous = PackageError(
+        f"contenu XML dangereux dans {info.filename} (déclarations d'entités) : fichier refusé par sécurité"
+    )
+
+    def refuse(*_: object) -> None:
+        raise dangerous
+
+    def stop(*_: object) -> None:
+        raise _RootReached
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.StartElementHandler = stop
+    read = 0
     with zf.open(info) as fh:
-        head = fh.read(PROLOG_LIMIT)
-    start = _ELEMENT_START.search(head)
-    prolog = head if start is None else head[: start.start()]
-    if b"<!DOCTYPE" in prolog.upper() or b"<!ENTITY" in prolog.upper():
-        raise PackageError(
-            f"contenu XML dangereux dans {info.filename} (déclarations d'entités) : fichier refusé par sécurité"
-        )
-    if start is None and len(head) == PROLOG_LIMIT:
-        raise PackageError(f"contenu XML anormal dans {info.filename} : fichier refusé par sécurité")
+        try:
+            while chunk := fh.read(4096):
+                read += len(chunk)
+                parser.Parse(chunk, False)
+                if read >= PROLOG_LIMIT:
+                    raise PackageError(
+                        f"contenu XML anormal dans {info.filename} : fichier refusé par sécurité"
+                    )
+            parser.Parse(b"", True)
+        except _RootReached:
+            return
+        except expat.ExpatError:
+            return  # not our concern here: the reader reports a damaged part in its own words
 
 
 def open_package(path: Path) -> zipfile.ZipFile:

@@ -24,7 +24,9 @@ from qep_sync.text import a1, column_index
 
 M = f"{{{NS_MAIN}}}"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML: escaped
+_NON_CHARACTER = re.compile("[\ufffe\uffff]")  # not allowed in XML, never read from a file: dropped
+_ESCAPE_LIKE = re.compile("_(x[0-9A-Fa-f]{4}_)")
 _REF = re.compile(r"^([A-Z]+)(\d+)$")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=False,
                           huge_tree=True, load_dtd=False)  # fmt: skip
@@ -66,7 +68,16 @@ def serialise(root: etree._Element) -> bytes:
 # ---------------------------------------------------------------- styles.xml
 
 def _same(a: etree._Element, b: etree._Element) -> bool:
-    return etree.tostring(a, method="c14n") == etree.tostring(b, method="c14n")
+    """Same tag, attributes, text and children. Not c14n: an element built here serialises with
+    a generated prefix (ns0:font) while the file's uses the default namespace, and the file's
+    root may declare other namespaces; either would hide an identical style and add it again."""
+    return (
+        a.tag == b.tag
+        and dict(a.attrib) == dict(b.attrib)
+        and (a.text or "").strip() == (b.text or "").strip()
+        and len(a) == len(b)
+        and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    )
 
 
 def _find_or_append(parent: etree._Element, tag: str, new: etree._Element) -> int:
@@ -171,12 +182,30 @@ def _letters_row(ref: str) -> tuple[int, int]:
     return int(m.group(2)), column_index(m.group(1))
 
 
-def _set_value(c: etree._Element, value: Any, styles: StyleIds, header: bool) -> bool:
-    """Replace the content of a cell; True when a formula was removed."""
+def _xstring(text: str) -> str:
+    """A text as SpreadsheetML stores it: characters XML cannot hold become Excel's escapes
+    (_x0007_), and a text that already looks like an escape has its « _ » escaped (_x005F_).
+    Excel and calamine decode both, so what is read back is exactly ``text`` (dropping the
+    characters instead made the next run see a difference and rewrite the file every time)."""
+    text = _ESCAPE_LIKE.sub(r"_x005F_\1", _NON_CHARACTER.sub("", text))
+    return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+
+
+def _set_value(c: etree._Element, value: Any, styles: StyleIds, header: bool,
+               shared: dict[str, tuple[str, str]]) -> bool:  # fmt: skip
+    """Replace the content of a cell; True when a formula was removed.
+
+    When the removed formula anchors a shared formula (``<f t="shared" ref=.. si=..>``), its
+    text and cell are recorded in ``shared`` so the other cells of the group can be repaired.
+    """
     had_formula = False
     for child in list(c):
         if child.tag in (M + "v", M + "f", M + "is"):
-            had_formula |= child.tag == M + "f"
+            if child.tag == M + "f":
+                had_formula = True
+                si = child.get("si")
+                if child.get("t") == "shared" and child.get("ref") and si is not None:
+                    shared[si] = (child.text or "", c.get("r", ""))
             c.remove(child)
     for attr in ("t", "cm", "vm"):
         c.attrib.pop(attr, None)
@@ -192,7 +221,7 @@ def _set_value(c: etree._Element, value: Any, styles: StyleIds, header: bool) ->
         c.set("t", "inlineStr")
         is_el = etree.Element(M + "is")
         t = etree.SubElement(is_el, M + "t")
-        text = _ILLEGAL.sub("", value)
+        text = _xstring(value)
         if text != text.strip():
             t.set(f"{{{XML_NS}}}space", "preserve")
         t.text = text
@@ -227,8 +256,8 @@ def _row_cells(row_el: etree._Element, row_num: int) -> tuple[list[int], list[et
     return cols, cells
 
 
-def _write_row(row_el: etree._Element, row_num: int, writes: Mapping[int, Any],
-               styles: StyleIds, header: bool) -> bool:  # fmt: skip
+def _write_row(row_el: etree._Element, row_num: int, writes: Mapping[int, Any], styles: StyleIds,
+               header: bool, shared: dict[str, tuple[str, str]]) -> bool:  # fmt: skip
     cols, cells = _row_cells(row_el, row_num)
     had_formula = False
     for col in sorted(writes):
@@ -250,7 +279,7 @@ def _write_row(row_el: etree._Element, row_num: int, writes: Mapping[int, Any],
                     row_el.insert(0, c)
             cols.insert(i, col)
             cells.insert(i, c)
-        had_formula |= _set_value(c, writes[col], styles, header)
+        had_formula |= _set_value(c, writes[col], styles, header, shared)
     spans = row_el.get("spans")
     if spans and cols:
         lo, _, hi = spans.partition(":")
@@ -313,6 +342,35 @@ def _extend_dimension(root: etree._Element, max_row: int, max_col: int) -> None:
     dim.set("ref", f"{first}:{new_last}" if new_last != first else first)
 
 
+def _unshare(sheet_data: etree._Element, anchors: Mapping[str, tuple[str, str]]) -> None:
+    """Give their own formula to the cells of a shared formula whose anchor was overwritten.
+
+    The other cells of the group only say « same formula as group si »: with the anchor gone,
+    Excel reports the file as damaged. Each one gets the anchor's formula moved to its own
+    position, as Excel does when the first cell of a filled-down column is overwritten.
+    """
+    if not anchors:
+        return
+    from openpyxl.formula.translate import Translator  # only here: openpyxl is slow to import
+
+    for f in sheet_data.iter(M + "f"):
+        si = f.get("si")
+        if f.get("t") != "shared" or si not in anchors or f.get("ref"):
+            continue
+        text, origin = anchors[si]
+        cell = f.getparent()
+        try:
+            moved = Translator("=" + text, origin).translate_formula(cell.get("r", ""))
+        except Exception as exc:  # openpyxl raises its own errors on formulas it cannot move
+            raise ValueError(
+                f"formule partagée de la cellule {origin} impossible à recopier en "
+                f"{cell.get('r')} ({exc})"
+            ) from None
+        for attr in ("t", "si"):
+            f.attrib.pop(attr, None)
+        f.text = moved[1:]
+
+
 def patch_sheet(xml: bytes, patch: SheetPatch, styles: StyleIds) -> tuple[bytes, bool]:
     """Apply a patch to a worksheet part; returns (new xml, whether a formula was overwritten)."""
     root = parse(xml)
@@ -325,6 +383,7 @@ def patch_sheet(xml: bytes, patch: SheetPatch, styles: StyleIds) -> tuple[bytes,
     header_writes = dict(patch.headers)
     nums, rows = _sheet_rows(sheet_data)
     had_formula = False
+    shared: dict[str, tuple[str, str]] = {}
     max_row = max_col = 0
     targets = sorted(set(by_row) | ({patch.header_row} if header_writes else set()))
     for row in targets:
@@ -344,11 +403,12 @@ def patch_sheet(xml: bytes, patch: SheetPatch, styles: StyleIds) -> tuple[bytes,
             nums.insert(i, row)
             rows.insert(i, row_el)
         if row == patch.header_row and header_writes:
-            had_formula |= _write_row(row_el, row, header_writes, styles, header=True)
+            had_formula |= _write_row(row_el, row, header_writes, styles, True, shared)
         if row in by_row:
-            had_formula |= _write_row(row_el, row, by_row[row], styles, header=False)
+            had_formula |= _write_row(row_el, row, by_row[row], styles, False, shared)
         max_row = max(max_row, row)
         max_col = max([max_col, *by_row.get(row, {}), *header_writes])
+    _unshare(sheet_data, shared)
     _ensure_cols(root, patch.widths)
     _extend_dimension(root, max_row, max_col)
     return serialise(root), had_formula
