@@ -17,7 +17,7 @@ import click
 from qep_sync import __version__
 from qep_sync.check import run_check
 from qep_sync.config import CONFIG_NAME, Config, Source, config_for_files, load_config
-from qep_sync.errors import ConfigError, QepSyncError, SpecError
+from qep_sync.errors import ConfigError, QepSyncError, SpecError, UsageError
 from qep_sync.render import render_report, render_sync
 from qep_sync.sync import run_sync
 
@@ -55,7 +55,7 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             if debug:
                 raise
             click.secho(f"Erreur : {exc}", fg="red", err=True)
-            code = EXIT_USAGE if isinstance(exc, ConfigError | SpecError) else EXIT_FINDINGS
+            code = EXIT_USAGE if isinstance(exc, ConfigError | SpecError | UsageError) else EXIT_FINDINGS
             sys.exit(code)
 
     return wrapper

@@ -181,7 +181,10 @@ class WorkingDays:
 
 def _first(rows: list[Row], test: Callable[[Row], bool], start: int = 0) -> int:
     """Index of the first row from ``start`` that passes ``test`` (the demo always has one)."""
-    return next(i for i in range(start, len(rows)) if test(rows[i]))
+    for i in range(start, len(rows)):
+        if test(rows[i]):
+            return i
+    raise LookupError("données de démonstration : aucune ligne ne convient")
 
 
 # --- Délais (courriers) ----------------------------------------------------------------------

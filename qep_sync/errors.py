@@ -15,6 +15,10 @@ class ConfigError(QepSyncError):
         super().__init__(f"{key} : {message}" if key else message)
 
 
+class UsageError(QepSyncError):
+    """The command cannot do what was asked as asked (exit code 2), e.g. a folder already in use."""
+
+
 class SpecError(QepSyncError):
     """A tracker spec file in schemas/ is invalid (exit code 2)."""
 

@@ -253,7 +253,7 @@ def _documents(table: Table, rec: _Recorder, today: dt.date) -> None:
             if not review and table.value(row, "date_caducite") is None and not any(
                 (row, n) in table.invalid for n in ("date_mise_a_jour", "periodicite_revision", "date_caducite")
             ):
-                rec.add(row, "etat", "document validé sans date de révision ni de caducité", Severity.WARNING)
+                rec.add(row, "etat", "aucune date de révision ni de caducité (document validé)", Severity.WARNING)
         elif state in ("À rédiger", "En rédaction"):
             if table.value(row, "date_prevue") is None and (row, "date_prevue") not in table.invalid:
                 rec.add(row, "etat", "document à formaliser sans Date prévue", Severity.WARNING)

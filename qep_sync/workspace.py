@@ -21,7 +21,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qep_sync.config import CONFIG_NAME, Alerts, Config, Rules
-from qep_sync.errors import QepSyncError
+from qep_sync.errors import QepSyncError, UsageError
 from qep_sync.specs import Field, TrackerSpec, load_specs
 from qep_sync.text import a1, column_letter
 
@@ -499,10 +499,10 @@ def write_text(path: Path, text: str) -> None:
 def create_workspace(directory: Path, *, demo: bool, today: dt.date, force: bool) -> list[Path]:
     """Write the config and the tracker workbooks into ``directory``; return the files written.
 
-    Refuses (``QepSyncError``, nothing written) when one of them already exists, unless ``force``.
+    Refuses (``UsageError``, nothing written) when one of them already exists, unless ``force``.
     """
     if directory.exists() and not directory.is_dir():
-        raise QepSyncError(f"{directory} existe et n'est pas un dossier")
+        raise UsageError(f"{directory} existe et n'est pas un dossier")
     specs = load_specs()
     if demo:
         from qep_sync.demo_data import build_demo  # demo_data builds on this module's layout
@@ -517,7 +517,7 @@ def create_workspace(directory: Path, *, demo: bool, today: dt.date, force: bool
         if existing:
             names = ", ".join(str(p.relative_to(directory)) for p in existing[:3])
             more = f" (et {len(existing) - 3} autres)" if len(existing) > 3 else ""
-            raise QepSyncError(
+            raise UsageError(
                 f"{directory} contient déjà {names}{more} : rien n'a été écrit. "
                 "Choisissez un autre dossier, ou ajoutez --force pour remplacer ces fichiers "
                 "(leur contenu serait perdu)."
