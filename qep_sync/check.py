@@ -67,8 +67,17 @@ def read_source(source: Source, specs: dict[str, TrackerSpec], today: dt.date) -
             ts = layout(spec, sheet)
         except LayoutError as exc:
             report.findings.append(
-                Finding(source.label, source.service, sheet.title, exc.cell, "", "", str(exc),
-                        Severity.ERROR, tracker=spec.name)  # fmt: skip
+                Finding(
+                    source.label,
+                    source.service,
+                    sheet.title,
+                    exc.cell,
+                    "",
+                    "",
+                    str(exc),
+                    Severity.ERROR,
+                    tracker=spec.name,
+                )
             )
             continue
         percent = workbook.percent_cells(sheet) if _needs_percent(spec) else set()
@@ -109,12 +118,18 @@ def _engagements_listed(run: CheckRun) -> None:
                 number = table.value(row, "engagement")
                 if number is not None and number not in listed:
                     finding = Finding(
-                        source.source.label, source.source.service, table.sheet.title,
-                        a1(row, col), table.sheet.headers["engagement"], str(number),
+                        source.source.label,
+                        source.source.service,
+                        table.sheet.title,
+                        a1(row, col),
+                        table.sheet.headers["engagement"],
+                        str(number),
                         f"{table.sheet.headers['engagement']} : l'engagement n° {number} "
                         "ne figure dans aucune autoévaluation",
-                        Severity.WARNING, row, "plan_actions",
-                    )  # fmt: skip
+                        Severity.WARNING,
+                        row,
+                        "plan_actions",
+                    )
                     table.findings.append(finding)
                     source.report.findings.append(finding)
 

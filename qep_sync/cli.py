@@ -35,17 +35,29 @@ def _parse_today(ctx: click.Context, param: click.Parameter, value: str | None) 
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"date attendue sous la forme AAAA-MM-JJ, « {value} » trouvé") from None
+        raise click.BadParameter(
+            f"date attendue sous la forme AAAA-MM-JJ, « {value} » trouvé"
+        ) from None
 
 
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """-c/--config, --today and --debug, on every command (DESIGN §6)."""
 
-    @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
-                  envvar="QEP_SYNC_CONFIG", default=None,
-                  help=f"Fichier de configuration (défaut : ./{CONFIG_NAME} ou $QEP_SYNC_CONFIG).")  # fmt: skip
-    @click.option("--today", callback=_parse_today, metavar="AAAA-MM-JJ",
-                  help="Date du jour pour les calculs (défaut : aujourd'hui, heure de Paris).")  # fmt: skip
+    @click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path),
+        envvar="QEP_SYNC_CONFIG",
+        default=None,
+        help=f"Fichier de configuration (défaut : ./{CONFIG_NAME} ou $QEP_SYNC_CONFIG).",
+    )
+    @click.option(
+        "--today",
+        callback=_parse_today,
+        metavar="AAAA-MM-JJ",
+        help="Date du jour pour les calculs (défaut : aujourd'hui, heure de Paris).",
+    )
     @click.option("--debug", is_flag=True, help="Affiche le détail technique des erreurs.")
     @wraps(func)
     def wrapper(*args: Any, debug: bool, **kwargs: Any) -> Any:
@@ -55,7 +67,11 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             if debug:
                 raise
             click.secho(f"Erreur : {exc}", fg="red", err=True)
-            code = EXIT_USAGE if isinstance(exc, ConfigError | SpecError | UsageError) else EXIT_FINDINGS
+            code = (
+                EXIT_USAGE
+                if isinstance(exc, ConfigError | SpecError | UsageError)
+                else EXIT_FINDINGS
+            )
             sys.exit(code)
 
     return wrapper
@@ -92,8 +108,13 @@ def main() -> None:
 
 @main.command()
 @click.argument("workbooks", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              help="Format du rapport (json : clés stables, voir le README).")  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="Format du rapport (json : clés stables, voir le README).",
+)
 @common_options
 def check(workbooks: tuple[Path, ...], fmt: str, config_path: Path | None, today: dt.date) -> None:
     """Lit et contrôle toutes les sources, sans rien écrire.
@@ -116,11 +137,17 @@ def check(workbooks: tuple[Path, ...], fmt: str, config_path: Path | None, today
 @main.command()
 @click.argument("workbooks", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Montre ce qui changerait, sans rien écrire.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              help="Format du compte rendu (json : clés stables, voir le README).")  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="Format du compte rendu (json : clés stables, voir le README).",
+)
 @common_options
-def sync(workbooks: tuple[Path, ...], dry_run: bool, fmt: str, config_path: Path | None,
-         today: dt.date) -> None:  # fmt: skip
+def sync(
+    workbooks: tuple[Path, ...], dry_run: bool, fmt: str, config_path: Path | None, today: dt.date
+) -> None:
     """Contrôle, calcule les colonnes de suivi, les écrit dans les classeurs, consolide.
 
     Seules les colonnes calculées et « Contrôle » sont écrites ; un classeur sans
@@ -130,8 +157,13 @@ def sync(workbooks: tuple[Path, ...], dry_run: bool, fmt: str, config_path: Path
     pu être lue ou écrite, 2 si la configuration est invalide.
     """
     config = config_for_files(list(workbooks)) if workbooks else resolve_config(config_path)
-    result = run_sync(config, today, dry_run=dry_run, consolidate=not workbooks,
-                      progress=progress_printer() if fmt == "text" else None)  # fmt: skip
+    result = run_sync(
+        config,
+        today,
+        dry_run=dry_run,
+        consolidate=not workbooks,
+        progress=progress_printer() if fmt == "text" else None,
+    )
     if fmt == "json":
         data = result.check.report.to_dict()
         data["dry_run"] = dry_run
@@ -149,7 +181,9 @@ def sync(workbooks: tuple[Path, ...], dry_run: bool, fmt: str, config_path: Path
 @click.option("--demo", is_flag=True, help="Remplit les classeurs de données de démonstration.")
 @click.option("--force", is_flag=True, help="Remplace les fichiers existants du dossier.")
 @common_options
-def init(directory: Path, demo: bool, force: bool, config_path: Path | None, today: dt.date) -> None:
+def init(
+    directory: Path, demo: bool, force: bool, config_path: Path | None, today: dt.date
+) -> None:
     """Crée un espace de travail : configuration et classeurs de suivi vierges (ou de démonstration)."""
     from qep_sync.workspace import create_workspace
 
@@ -178,4 +212,3 @@ def demo(directory: Path, config_path: Path | None, today: dt.date) -> None:
         f"Les anomalies ci-dessus ont été placées exprès dans les données de démonstration.\n"
         f"Relancer le contrôle : qep-sync check -c {directory / CONFIG_NAME} --today {today}"
     )
-

@@ -110,7 +110,10 @@ def courriers(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCale
         return {"date_limite_reponse": limit}
     replied = t.value(row, "date_reponse")
     if replied is None:
-        return {"date_limite_reponse": limit, "statut": "En retard" if today > limit else "En attente"}
+        return {
+            "date_limite_reponse": limit,
+            "statut": "En retard" if today > limit else "En attente",
+        }
     delay = cal.working_days_between(received, replied)
     on_time = delay <= target
     return {
@@ -121,7 +124,9 @@ def courriers(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCale
     }
 
 
-def autoevaluation(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCalendar) -> Values:
+def autoevaluation(
+    t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCalendar
+) -> Values:
     level = t.value(row, "niveau")
     if level in ("Non évalué", "Non applicable"):
         return {"statut": level}

@@ -21,8 +21,13 @@ CONFIG_NAME = "qep-sync.toml"
 DEFAULT_DELAIS = {"Courriel": 5, "Courrier": 15, "Réclamation": 15, "Suggestion": 15}
 _SERVICE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TYPE_NAMES = {int: "un nombre entier", str: "un texte", bool: "vrai ou faux (true/false)",
-               list: "une liste", dict: "une table"}  # fmt: skip
+_TYPE_NAMES = {
+    int: "un nombre entier",
+    str: "un texte",
+    bool: "vrai ou faux (true/false)",
+    list: "une liste",
+    dict: "une table",
+}
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ def _typed(table: dict[str, Any], key: str, kind: type, where: str, default: Any
     if key not in table:
         return default
     value = table[key]
-    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+    if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
         raise ConfigError(f"doit être {_TYPE_NAMES[kind]}, « {value!r} » trouvé", f"{where}{key}")
     return value
 
@@ -160,10 +165,13 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
         _check_keys(table, {"service", "name", "xlsx", "sheets"}, where)
         service = _typed(table, "service", str, where)
         if not service:
-            raise ConfigError("le code du service est obligatoire (par exemple BRCIE)", f"{where}service")
+            raise ConfigError(
+                "le code du service est obligatoire (par exemple BRCIE)", f"{where}service"
+            )
         if not _SERVICE_CODE.match(service):
             raise ConfigError(
-                f"code de service invalide « {service} » (lettres, chiffres, . _ -)", f"{where}service"
+                f"code de service invalide « {service} » (lettres, chiffres, . _ -)",
+                f"{where}service",
             )
         if service in seen:
             raise ConfigError(f"code déjà utilisé par sources[{seen[service]}]", f"{where}service")
@@ -188,17 +196,32 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
 def _rules(raw: dict[str, Any]) -> Rules:
     where = "rules."
     defaults = Rules()
-    _check_keys(raw, {"echeance_proche_jours", "document_alerte_jours", "formation_delai_mois",
-                      "autoevaluation_periodicite_mois", "delai_reponse_jours_ouvres"}, where)  # fmt: skip
+    _check_keys(
+        raw,
+        {
+            "echeance_proche_jours",
+            "document_alerte_jours",
+            "formation_delai_mois",
+            "autoevaluation_periodicite_mois",
+            "delai_reponse_jours_ouvres",
+        },
+        where,
+    )
     delais = dict(DEFAULT_DELAIS)
     table = _typed(raw, "delai_reponse_jours_ouvres", dict, where, {})
     _check_keys(table, set(DEFAULT_DELAIS), f"{where}delai_reponse_jours_ouvres.")
     for canal in table:
         delais[canal] = _positive(table, canal, f"{where}delai_reponse_jours_ouvres.", 0)
     return Rules(
-        echeance_proche_jours=_positive(raw, "echeance_proche_jours", where, defaults.echeance_proche_jours),
-        document_alerte_jours=_positive(raw, "document_alerte_jours", where, defaults.document_alerte_jours),
-        formation_delai_mois=_positive(raw, "formation_delai_mois", where, defaults.formation_delai_mois),
+        echeance_proche_jours=_positive(
+            raw, "echeance_proche_jours", where, defaults.echeance_proche_jours
+        ),
+        document_alerte_jours=_positive(
+            raw, "document_alerte_jours", where, defaults.document_alerte_jours
+        ),
+        formation_delai_mois=_positive(
+            raw, "formation_delai_mois", where, defaults.formation_delai_mois
+        ),
         autoevaluation_periodicite_mois=_positive(
             raw, "autoevaluation_periodicite_mois", where, defaults.autoevaluation_periodicite_mois
         ),
@@ -209,11 +232,26 @@ def _rules(raw: dict[str, Any]) -> Rules:
 def _alerts(raw: dict[str, Any], base: Path) -> Alerts:
     where = "alerts."
     d = Alerts()
-    _check_keys(raw, {"sender", "quality_lead", "copy_quality_lead", "reminder_days", "late_every_days",
-                      "escalation_days", "max_messages", "send_on_non_working_days", "outbox"}, where)  # fmt: skip
+    _check_keys(
+        raw,
+        {
+            "sender",
+            "quality_lead",
+            "copy_quality_lead",
+            "reminder_days",
+            "late_every_days",
+            "escalation_days",
+            "max_messages",
+            "send_on_non_working_days",
+            "outbox",
+        },
+        where,
+    )
     reminder = _typed(raw, "reminder_days", list, where, list(d.reminder_days))
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in reminder):
-        raise ConfigError("liste de nombres de jours attendue, par exemple [30, 7, 1]", f"{where}reminder_days")
+        raise ConfigError(
+            "liste de nombres de jours attendue, par exemple [30, 7, 1]", f"{where}reminder_days"
+        )
     return Alerts(
         sender=_typed(raw, "sender", str, where, d.sender),
         quality_lead=_typed(raw, "quality_lead", str, where),
@@ -274,7 +312,9 @@ def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> C
             closure_days=_dates(calendar, "closure_days", "calendar."),
             worked_holidays=_dates(calendar, "worked_holidays", "calendar."),
         ),
-        consolidated=_path(base, workspace, "consolidated", "workspace.", "Consolidation qualité.xlsx"),
+        consolidated=_path(
+            base, workspace, "consolidated", "workspace.", "Consolidation qualité.xlsx"
+        ),
         state_dir=_path(base, workspace, "state_dir", "workspace.", ".qep-sync"),
         schemas_dir=schemas_dir,
         alerts=_alerts(raw.get("alerts", {}), base),

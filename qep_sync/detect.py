@@ -60,7 +60,9 @@ def find_header(spec: TrackerSpec, rows: list[list[Any]]) -> int | None:
     return best
 
 
-def recognise(sheet: SheetData, specs: dict[str, TrackerSpec], forced: str | None) -> TrackerSpec | None:
+def recognise(
+    sheet: SheetData, specs: dict[str, TrackerSpec], forced: str | None
+) -> TrackerSpec | None:
     """The tracker a sheet holds: forced by config, else by title, else by its header row."""
     if forced:
         return specs[forced]

@@ -19,19 +19,31 @@ EXCEL_EPOCH = dt.date(1899, 12, 30)
 PLAUSIBLE_YEARS = range(1980, 2101)
 
 MONTHS = {
-    "janvier": 1, "janv": 1, "jan": 1,
-    "fevrier": 2, "fevr": 2, "fev": 2,
-    "mars": 3, "mar": 3,
-    "avril": 4, "avr": 4,
+    "janvier": 1,
+    "janv": 1,
+    "jan": 1,
+    "fevrier": 2,
+    "fevr": 2,
+    "fev": 2,
+    "mars": 3,
+    "mar": 3,
+    "avril": 4,
+    "avr": 4,
     "mai": 5,
     "juin": 6,
-    "juillet": 7, "juil": 7,
+    "juillet": 7,
+    "juil": 7,
     "aout": 8,
-    "septembre": 9, "sept": 9, "sep": 9,
-    "octobre": 10, "oct": 10,
-    "novembre": 11, "nov": 11,
-    "decembre": 12, "dec": 12,
-}  # fmt: skip
+    "septembre": 9,
+    "sept": 9,
+    "sep": 9,
+    "octobre": 10,
+    "oct": 10,
+    "novembre": 11,
+    "nov": 11,
+    "decembre": 12,
+    "dec": 12,
+}
 _WEEKDAYS = r"(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\s+"
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4}|\d{2})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
@@ -131,14 +143,16 @@ def parse_date(value: object) -> dt.date | None:
     if m := _ISO_DATE.match(text):
         return _checked_date(int(m[1]), int(m[2]), int(m[3]), value)
     if m := _TEXT_DATE.match(text):
-        month = MONTHS.get(m[2])
-        if month is None:
+        named = MONTHS.get(m[2])
+        if named is None:
             raise Unreadable(f"date illisible « {show(value)} » (mois inconnu)")
-        return _checked_date(int(m[3]), month, int(m[1]), value)
+        return _checked_date(int(m[3]), named, int(m[1]), value)
     if _PARTIAL_DATE.match(text):
         raise Unreadable(f"date incomplète « {show(value)} » : l'année manque")
     if _NUMBER.match(text):
-        raise Unreadable(f"« {show(value)} » n'est pas une date (saisir la date sous la forme jj/mm/aaaa)")
+        raise Unreadable(
+            f"« {show(value)} » n'est pas une date (saisir la date sous la forme jj/mm/aaaa)"
+        )
     raise Unreadable(f"date illisible « {show(value)} »")
 
 
@@ -156,10 +170,10 @@ def parse_month(value: object) -> dt.date | None:
             raise Unreadable(f"mois illisible « {show(value)} »")
         return dt.date(year, month, 1)
     if m := _MONTH_TEXT.match(text):
-        month = MONTHS.get(m[1])
-        if month is None:
+        named = MONTHS.get(m[1])
+        if named is None:
             raise Unreadable(f"mois illisible « {show(value)} »")
-        return dt.date(int(m[2]), month, 1)
+        return dt.date(int(m[2]), named, 1)
     try:
         day = parse_date(value)
     except Unreadable:

@@ -17,8 +17,11 @@ def _plural(n: int, word: str) -> str:
 
 def summary_line(report: Report) -> str:
     failed = len(report.failed_sources)
-    parts = [_plural(len(report.sources), "source"), _plural(report.errors, "erreur"),
-             _plural(report.warnings, "avertissement")]  # fmt: skip
+    parts = [
+        _plural(len(report.sources), "source"),
+        _plural(report.errors, "erreur"),
+        _plural(report.warnings, "avertissement"),
+    ]
     if failed:
         parts.append(f"{failed} illisible{'s' if failed > 1 else ''}")
     return ", ".join(parts)
@@ -31,8 +34,10 @@ def render_report(report: Report) -> str:
         "",
     ]
     for src in report.sources:
-        head = f"{src.service} — {src.name} ({src.source})" if src.name != src.service else (
-            f"{src.service} ({src.source})"
+        head = (
+            f"{src.service} — {src.name} ({src.source})"
+            if src.name != src.service
+            else (f"{src.service} ({src.source})")
         )
         lines.append(click.style(head, bold=True))
         if src.error:
@@ -48,7 +53,9 @@ def render_report(report: Report) -> str:
             findings = by_sheet.get(sheet.sheet, [])
             rows = _plural(sheet.rows, "ligne")
             if not findings:
-                lines.append(f"  {sheet.sheet} ({rows}) : " + click.style("aucune anomalie", fg="green"))
+                lines.append(
+                    f"  {sheet.sheet} ({rows}) : " + click.style("aucune anomalie", fg="green")
+                )
                 continue
             lines.append(f"  {sheet.sheet} ({rows}) :")
             lines.extend(_finding_lines(findings))
@@ -89,7 +96,10 @@ def render_sync(run: Any) -> str:
     """Per file: what sync wrote, would write (--dry-run), skipped or failed."""
     report = run.check.report
     title = "Simulation de synchronisation" if run.dry_run else "Synchronisation"
-    lines = [click.style(f"{title} du {report.today:%d/%m/%Y} — {summary_line(report)}", bold=True), ""]
+    lines = [
+        click.style(f"{title} du {report.today:%d/%m/%Y} — {summary_line(report)}", bold=True),
+        "",
+    ]
     for w in run.writes:
         template, colour = _WRITE_STATUS[w.status]
         text = template.format(n=_cells(w.cells), s="s" if w.cells > 1 else "", message=w.message)
@@ -110,6 +120,9 @@ def render_sync(run: Any) -> str:
     if run.consolidated:
         lines += ["", f"Consolidation : {run.consolidated}"]
     if report.errors or report.warnings:
-        lines += ["", "Le détail des anomalies est dans la colonne « Contrôle » de chaque onglet "
-                  "(ou : qep-sync check)."]  # fmt: skip
+        lines += [
+            "",
+            "Le détail des anomalies est dans la colonne « Contrôle » de chaque onglet "
+            "(ou : qep-sync check).",
+        ]
     return "\n".join(lines) + "\n"

@@ -155,9 +155,12 @@ def build_schema(spec: TrackerSpec) -> pa.DataFrameSchema:
         if f.pattern:
             regex = re.compile(f.pattern)
             checks.append(
-                pa.Check(lambda s, r=regex: s.map(lambda v: bool(r.fullmatch(str(v)))),
-                         name="pattern", ignore_na=True)
-            )  # fmt: skip
+                pa.Check(
+                    lambda s, r=regex: s.map(lambda v: bool(r.fullmatch(str(v)))),
+                    name="pattern",
+                    ignore_na=True,
+                )
+            )
         if f.format == "email":
             checks.append(
                 pa.Check(lambda s: s.map(lambda v: is_email(str(v))), name="email", ignore_na=True)
@@ -175,14 +178,25 @@ def build_schema(spec: TrackerSpec) -> pa.DataFrameSchema:
 
 def _field(tracker: str, raw: dict[str, Any]) -> Field:
     where = f"{tracker}.json, champ « {raw.get('name', '?')} »"
-    unknown = set(raw) - {"name", "title", "type", "format", "constraints", "aliases",
-                          "valueAliases", "description", "example"}  # fmt: skip
+    unknown = set(raw) - {
+        "name",
+        "title",
+        "type",
+        "format",
+        "constraints",
+        "aliases",
+        "valueAliases",
+        "description",
+        "example",
+    }
     if unknown:
         raise SpecError(f"{where} : clé inconnue {', '.join(sorted(unknown))}")
     if not isinstance(raw.get("name"), str) or not isinstance(raw.get("title"), str):
         raise SpecError(f"{where} : « name » et « title » sont obligatoires")
     if raw.get("type", "string") not in TYPES:
-        raise SpecError(f"{where} : type « {raw.get('type')} » inconnu ({', '.join(sorted(TYPES))})")
+        raise SpecError(
+            f"{where} : type « {raw.get('type')} » inconnu ({', '.join(sorted(TYPES))})"
+        )
     if raw.get("format") not in FORMATS:
         raise SpecError(f"{where} : format « {raw.get('format')} » inconnu")
     c = raw.get("constraints", {})
@@ -254,7 +268,9 @@ def load_spec(path: Path) -> TrackerSpec:
     return spec
 
 
-def load_specs(directory: Path | None = None, names: Iterable[str] = TRACKERS) -> dict[str, TrackerSpec]:
+def load_specs(
+    directory: Path | None = None, names: Iterable[str] = TRACKERS
+) -> dict[str, TrackerSpec]:
     """The specs of every tracker, from ``directory`` (default: the shipped schemas/)."""
     folder = directory or data_dir("schemas")
     specs: dict[str, TrackerSpec] = {}

@@ -18,9 +18,10 @@ from qep_sync.check import CheckRun, Progress, SourceRun, run_check
 from qep_sync.compute import compute_table
 from qep_sync.config import Config
 from qep_sync.errors import WriteBackError
-from qep_sync.parsing import is_empty
+from qep_sync.parsing import is_empty, show
 from qep_sync.report import Finding, Severity
 from qep_sync.specs import CONTROL_TITLE, TrackerSpec
+from qep_sync.text import a1
 from qep_sync.validate import Table
 from qep_sync.workdays import WorkingCalendar
 
@@ -79,7 +80,7 @@ def _same(current: Any, wanted: Any) -> bool:
 
 
 def _column_is_free(rows: list[list[Any]], col: int, from_row: int) -> bool:
-    return all(col >= len(r) or is_empty(r[col]) for r in rows[max(from_row - 2, 0):])
+    return all(col >= len(r) or is_empty(r[col]) for r in rows[max(from_row - 2, 0) :])
 
 
 def _width(spec: TrackerSpec, name: str, title: str) -> float:
@@ -126,20 +127,21 @@ def plan_sheet(table: Table, values: dict[int, tuple[Any, ...]]) -> SheetPatch:
     return patch
 
 
-def _describe(patch: SheetPatch, table: Table) -> list[dict[str, Any]]:
-    from qep_sync.parsing import show
-    from qep_sync.text import a1
-
-    out = [{"sheet": patch.title, "cell": a1(patch.header_row, c), "value": t}
-           for c, t in sorted(patch.headers.items())]  # fmt: skip
+def _describe(patch: SheetPatch) -> list[dict[str, Any]]:
+    """The cells of a patch as the dry run lists them."""
+    out: list[dict[str, Any]] = [
+        {"sheet": patch.title, "cell": a1(patch.header_row, col), "value": title}
+        for col, title in sorted(patch.headers.items())
+    ]
     for (row, col), value in sorted(patch.cells.items()):
-        out.append({"sheet": patch.title, "cell": a1(row, col),
-                    "value": None if value is None else show(value)})  # fmt: skip
+        shown = None if value is None else show(value)
+        out.append({"sheet": patch.title, "cell": a1(row, col), "value": shown})
     return out
 
 
-def sync_source(run: SourceRun, today: dt.date, config: Config, cal: WorkingCalendar,
-                dry_run: bool) -> FileWrite:  # fmt: skip
+def sync_source(
+    run: SourceRun, today: dt.date, config: Config, cal: WorkingCalendar, dry_run: bool
+) -> FileWrite:
     """Compute and write back the owned cells of one source."""
     src = run.source
     result = FileWrite(src.label, src.service, "not-read")
@@ -155,15 +157,18 @@ def sync_source(run: SourceRun, today: dt.date, config: Config, cal: WorkingCale
     result.cells = sum(p.changed for p, _ in patches)
     if dry_run:
         result.status = "planned" if patches else "unchanged"
-        for patch, table in patches:
-            result.changes.extend(_describe(patch, table))
+        for patch, _ in patches:
+            result.changes.extend(_describe(patch))
         return result
     if not patches:
         result.status = "unchanged"
         return result
     missing = [p.title for p, _ in patches if not p.part]
     if missing:
-        result.status, result.message = "failed", f"onglet « {missing[0]} » introuvable dans l'archive"
+        result.status, result.message = (
+            "failed",
+            f"onglet « {missing[0]} » introuvable dans l'archive",
+        )
         return result
     try:
         write_back(run.workbook, [p for p, _ in patches])

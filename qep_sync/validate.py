@@ -93,8 +93,9 @@ class _Recorder:
         self.table = table
         self.ts = table.sheet
 
-    def add(self, row: int | None, name: str | None, message: str, severity: Severity,
-            raw: Any = None) -> None:  # fmt: skip
+    def add(
+        self, row: int | None, name: str | None, message: str, severity: Severity, raw: Any = None
+    ) -> None:
         ts = self.ts
         col = ts.columns.get(name) if name else None
         header = ts.headers.get(name, "") if name else ""
@@ -122,8 +123,13 @@ def _raw(ts: TrackerSheet, row_cells: list[Any], name: str) -> Any:
     return row_cells[col] if col < len(row_cells) else None
 
 
-def validate_sheet(ts: TrackerSheet, source: str, service: str, today: dt.date,
-                   percent_cells: set[tuple[int, int]] | None = None) -> Table:  # fmt: skip
+def validate_sheet(
+    ts: TrackerSheet,
+    source: str,
+    service: str,
+    today: dt.date,
+    percent_cells: set[tuple[int, int]] | None = None,
+) -> Table:
     """Parse, check and cross-check one tracker sheet; findings are collected, never raised."""
     spec = ts.spec
     percent_cells = percent_cells or set()
@@ -133,9 +139,12 @@ def validate_sheet(ts: TrackerSheet, source: str, service: str, today: dt.date,
     rec = _Recorder(table)
     for name in ts.missing:
         f = spec.by_name[name]
-        rec.add(ts.header_row, None,
-                f"colonne obligatoire « {f.title} » absente de la ligne d'en-tête (ligne {ts.header_row})",
-                Severity.ERROR)  # fmt: skip
+        rec.add(
+            ts.header_row,
+            None,
+            f"colonne obligatoire « {f.title} » absente de la ligne d'en-tête (ligne {ts.header_row})",
+            Severity.ERROR,
+        )
     for f in spec.fields:
         if f.name not in ts.columns:
             continue
@@ -217,9 +226,13 @@ def _courriers(table: Table, rec: _Recorder, today: dt.date) -> None:
     for row in table.frame.index:
         received, replied = table.value(row, "date_reception"), table.value(row, "date_reponse")
         if received and replied and replied < received:
-            rec.add(row, "date_reponse",
-                    f"réponse datée du {_date_str(replied)}, avant la réception ({_date_str(received)})",
-                    Severity.ERROR, replied)  # fmt: skip
+            rec.add(
+                row,
+                "date_reponse",
+                f"réponse datée du {_date_str(replied)}, avant la réception ({_date_str(received)})",
+                Severity.ERROR,
+                replied,
+            )
 
 
 def _future(name: str) -> Callable[[Table, _Recorder, dt.date], None]:
@@ -229,8 +242,13 @@ def _future(name: str) -> Callable[[Table, _Recorder, dt.date], None]:
         for row in table.frame.index:
             day = table.value(row, name)
             if day and day > today:
-                rec.add(row, name, f"date de réalisation dans le futur ({_date_str(day)})",
-                        Severity.ERROR, day)  # fmt: skip
+                rec.add(
+                    row,
+                    name,
+                    f"date de réalisation dans le futur ({_date_str(day)})",
+                    Severity.ERROR,
+                    day,
+                )
 
     return check
 
@@ -240,23 +258,38 @@ def _plan_actions(table: Table, rec: _Recorder, today: dt.date) -> None:
         return
     has_date = "date_realisation" in table.frame
     for row in table.frame.index:
-        if table.value(row, "etat") == "Fait" and (row, "date_realisation") not in table.invalid:
-            if not has_date or table.value(row, "date_realisation") is None:
-                rec.add(row, "etat", "action « Fait » sans Date de réalisation", Severity.WARNING)
+        done = table.value(row, "etat") == "Fait"
+        undated = not has_date or table.value(row, "date_realisation") is None
+        if done and undated and (row, "date_realisation") not in table.invalid:
+            rec.add(row, "etat", "action « Fait » sans Date de réalisation", Severity.WARNING)
 
 
 def _documents(table: Table, rec: _Recorder, today: dt.date) -> None:
     for row in table.frame.index:
         state = table.value(row, "etat")
         if state == "Validé":
-            review = table.value(row, "date_mise_a_jour") and table.value(row, "periodicite_revision")
-            if not review and table.value(row, "date_caducite") is None and not any(
-                (row, n) in table.invalid for n in ("date_mise_a_jour", "periodicite_revision", "date_caducite")
+            review = table.value(row, "date_mise_a_jour") and table.value(
+                row, "periodicite_revision"
+            )
+            if (
+                not review
+                and table.value(row, "date_caducite") is None
+                and not any(
+                    (row, n) in table.invalid
+                    for n in ("date_mise_a_jour", "periodicite_revision", "date_caducite")
+                )
             ):
-                rec.add(row, "etat", "aucune date de révision ni de caducité (document validé)", Severity.WARNING)
-        elif state in ("À rédiger", "En rédaction"):
-            if table.value(row, "date_prevue") is None and (row, "date_prevue") not in table.invalid:
-                rec.add(row, "etat", "document à formaliser sans Date prévue", Severity.WARNING)
+                rec.add(
+                    row,
+                    "etat",
+                    "aucune date de révision ni de caducité (document validé)",
+                    Severity.WARNING,
+                )
+        elif state in ("À rédiger", "En rédaction") and (
+            table.value(row, "date_prevue") is None
+            and (row, "date_prevue") not in table.invalid
+        ):
+            rec.add(row, "etat", "document à formaliser sans Date prévue", Severity.WARNING)
 
 
 def _indicateurs(table: Table, rec: _Recorder, today: dt.date) -> None:
@@ -266,9 +299,13 @@ def _indicateurs(table: Table, rec: _Recorder, today: dt.date) -> None:
             continue
         plain = cible if valeur.percent else valeur
         if abs(plain.value) > 1:
-            rec.add(row, "cible",
-                    "Valeur et Cible ne sont pas dans la même unité (l'une en %, l'autre non) : "
-                    "l'écart calculé serait faux", Severity.WARNING)  # fmt: skip
+            rec.add(
+                row,
+                "cible",
+                "Valeur et Cible ne sont pas dans la même unité (l'une en %, l'autre non) : "
+                "l'écart calculé serait faux",
+                Severity.WARNING,
+            )
 
 
 COHERENCE: dict[str, tuple[Callable[[Table, _Recorder, dt.date], None], ...]] = {

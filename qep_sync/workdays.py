@@ -42,10 +42,12 @@ class WorkingCalendar:
         public = holidays.country_holidays("FR", years=range(low, high + 1))
         closed = (set(public) - self.worked_holidays) | self.closure_days
         start, end = dt.date(low, 1, 1).toordinal(), dt.date(high, 12, 31).toordinal()
+        # Ordinal 1 (0001-01-01) is a Monday, so (n - 1) % 7 < 5 is Monday to Friday.
         self._days = [
-            n for n in range(start, end + 1)
+            n
+            for n in range(start, end + 1)
             if (n - 1) % 7 < 5 and dt.date.fromordinal(n) not in closed
-        ]  # fmt: skip  -- ordinal 1 (0001-01-01) is a Monday
+        ]
         self._first_year, self._last_year = low, high
 
     def is_working_day(self, day: dt.date) -> bool:

@@ -120,13 +120,17 @@ def open_package(path: Path) -> zipfile.ZipFile:
     try:
         names = set(zf.namelist())
         if "xl/workbook.xml" not in names:
-            raise PackageError("ce fichier n'est pas un classeur Excel (.xlsx) : partie xl/workbook.xml absente")
+            raise PackageError(
+                "ce fichier n'est pas un classeur Excel (.xlsx) : partie xl/workbook.xml absente"
+            )
         total = 0
         for info in zf.infolist():
             total += info.file_size
             big = info.file_size > (16 << 20)
             if big and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                raise PackageError(f"archive anormale ({info.filename} trop compressé) : fichier refusé par sécurité")
+                raise PackageError(
+                    f"archive anormale ({info.filename} trop compressé) : fichier refusé par sécurité"
+                )
             if info.flag_bits & 0x1:
                 raise PackageError("archive chiffrée : enregistrez le classeur sans mot de passe")
             if info.filename.endswith((".xml", ".rels")):
@@ -149,7 +153,9 @@ def parse_part(zf: zipfile.ZipFile, name: str) -> Element:
     try:
         return SafeET.fromstring(zf.read(name))
     except DefusedXmlException:
-        raise PackageError(f"contenu XML dangereux dans {name} : fichier refusé par sécurité") from None
+        raise PackageError(
+            f"contenu XML dangereux dans {name} : fichier refusé par sécurité"
+        ) from None
     except (SafeET.ParseError, KeyError, zipfile.BadZipFile, EOFError) as exc:
         raise PackageError(f"partie {name} illisible ({exc})") from None
 
@@ -176,7 +182,9 @@ def sheet_parts(zf: zipfile.ZipFile) -> list[SheetPart]:
     for sheet in workbook.iter(f"{{{NS_MAIN}}}sheet"):
         rid = sheet.get(f"{{{NS_REL}}}id")
         if rid in targets:
-            parts.append(SheetPart(sheet.get("name", ""), targets[rid], sheet.get("state", "visible")))
+            parts.append(
+                SheetPart(sheet.get("name", ""), targets[rid], sheet.get("state", "visible"))
+            )
     return parts
 
 
