@@ -161,19 +161,18 @@ def sync(
         config,
         today,
         dry_run=dry_run,
-        consolidate=not workbooks,
+        now=dt.datetime.now(PARIS),
         progress=progress_printer() if fmt == "text" else None,
     )
     if fmt == "json":
         data = result.check.report.to_dict()
         data["dry_run"] = dry_run
         data["writes"] = [w.to_dict() for w in result.writes]
-        data["consolidated"] = result.consolidated
+        data["consolidated"] = result.consolidated.to_dict() if result.consolidated else None
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         click.echo(render_sync(result), nl=False)
-    failed = result.failed or result.check.report.failed_sources
-    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
+    sys.exit(EXIT_FINDINGS if result.failed else EXIT_OK)
 
 
 @main.command()
@@ -194,21 +193,44 @@ def init(
     click.echo(f"\nÉtape suivante : qep-sync check -c {directory / CONFIG_NAME}")
 
 
+DEMO_MARK = ".qep-sync-demo"
+
+
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default="demo")
 @common_options
 def demo(directory: Path, config_path: Path | None, today: dt.date) -> None:
-    """Pour découvrir : crée un espace de démonstration puis le contrôle."""
+    """Pour découvrir : crée un espace de démonstration, le contrôle et le synchronise.
+
+    Le dossier (./demo par défaut) est recréé à chaque fois ; un dossier non vide qui
+    n'est pas une démonstration est refusé.
+    """
     from qep_sync.workspace import create_workspace
 
+    mark = directory / DEMO_MARK
+    if directory.is_dir() and any(directory.iterdir()) and not mark.exists():
+        raise UsageError(
+            f"{directory} n'est pas vide et n'est pas un dossier de démonstration : "
+            "choisissez un autre dossier (qep-sync demo DOSSIER)"
+        )
     create_workspace(directory, demo=True, today=today, force=True)
+    mark.write_text("Dossier de démonstration de qep-sync : recréé par « qep-sync demo ».\n")
     config = load_config(directory / CONFIG_NAME)
-    report = run_check(config, today, progress=progress_printer()).report
-    click.echo(render_report(report), nl=False)
+    result = run_sync(config, today, now=dt.datetime.now(PARIS), progress=progress_printer())
+    click.echo(render_report(result.check.report), nl=False)
+    written = [w for w in result.writes if w.status == "written"]
+    cells = sum(w.cells for w in written)
+    click.echo(
+        f"\nSynchronisation : {cells} cellules calculées écrites dans {len(written)} classeurs "
+        "(colonnes à en-tête vert à droite de chaque tableau, et « Contrôle »)."
+    )
+    if result.consolidated:
+        click.echo(f"Consolidation pour le référent qualité : {result.consolidated.path}")
     click.echo(
         f"\nEspace de démonstration : {directory.resolve()}\n"
         f"  classeurs des services : {directory / 'services'}\n"
+        f"  classeurs de la mission qualité : {directory / 'qualite'}\n"
         f"  configuration : {directory / CONFIG_NAME}\n"
-        f"Les anomalies ci-dessus ont été placées exprès dans les données de démonstration.\n"
-        f"Relancer le contrôle : qep-sync check -c {directory / CONFIG_NAME} --today {today}"
+        "Les anomalies ci-dessus ont été placées exprès dans les données de démonstration.\n"
+        f"Relancer : qep-sync sync -c {directory / CONFIG_NAME} --today {today}"
     )

@@ -18,6 +18,7 @@ from qep_sync.errors import ConfigError
 from qep_sync.specs import TRACKERS
 
 CONFIG_NAME = "qep-sync.toml"
+CONSOLIDATED_NAME = "Consolidation qualité.xlsx"
 DEFAULT_DELAIS = {"Courriel": 5, "Courrier": 15, "Réclamation": 15, "Suggestion": 15}
 _SERVICE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -91,7 +92,7 @@ class Config:
     sources: tuple[Source, ...]
     rules: Rules = field(default_factory=Rules)
     calendar: Calendar = field(default_factory=Calendar)
-    consolidated: Path = Path("Consolidation qualité.xlsx")
+    consolidated: Path | None = None  # None: no consolidated workbook (quick look at files)
     state_dir: Path = Path(".qep-sync")
     schemas_dir: Path | None = None
     alerts: Alerts = field(default_factory=Alerts)
@@ -313,7 +314,7 @@ def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> C
             worked_holidays=_dates(calendar, "worked_holidays", "calendar."),
         ),
         consolidated=_path(
-            base, workspace, "consolidated", "workspace.", "Consolidation qualité.xlsx"
+            base, workspace, "consolidated", "workspace.", CONSOLIDATED_NAME
         ),
         state_dir=_path(base, workspace, "state_dir", "workspace.", ".qep-sync"),
         schemas_dir=schemas_dir,

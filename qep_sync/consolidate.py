@@ -1,18 +1,14 @@
-"""The quality lead's consolidated workbook (DESIGN §4): every source summed up in six sheets.
+"""The quality lead's consolidated view (DESIGN §4), as plain data: six tables and two charts.
 
 ``consolidate(check, today) -> Summary`` turns a checked run, whose tables carry their computed
-columns (``sync_source`` fills ``Table.computed``), into plain tables, one per sheet.
-``build_consolidated(check, today, path) -> ConsolidationResult`` writes them with openpyxl into
-the workbook qep-sync owns: the six owned sheets are recreated at their places, any other sheet
-(the lead's own) is kept, and the file is replaced atomically, or left alone when Excel holds it.
+columns (``sync_source`` fills ``Table.computed``), into one table per sheet. The workbook
+itself is written by ``backends/xlsx_summary.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import statistics
-import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,17 +16,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.chart import BarChart, Reference
-from openpyxl.chart.label import DataLabelList
-from openpyxl.formatting.rule import CellIsRule
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
-
-from qep_sync.backends.xlsx import lock_file
 from qep_sync.check import CheckRun, SourceRun
 from qep_sync.report import Severity
 from qep_sync.text import clean, fold
@@ -58,12 +43,6 @@ OPEN_STATUSES = {
     "réponse": {"En retard", "En attente"},
     "autoévaluation": {"À réévaluer", "À jour"},
 }  # fmt: skip
-RED = {"En retard", "Caduc", "Formalisation en retard", "À réévaluer", "Non conforme", "Non",
-       "Erreur", "Répondu hors délai"}  # fmt: skip
-ORANGE = {"Échéance proche", "À renouveler", "En attente", "À planifier",
-          "En cours de formalisation", "Partiellement conforme", "Avertissement"}  # fmt: skip
-GREEN = {"Dans les temps", "Valide", "Planifiée", "À jour", "Conforme", "Oui",
-         "Répondu dans le délai", "Réalisée", "Terminée"}  # fmt: skip
 
 
 # ---------------------------------------------------------------- the summary, as plain data
@@ -127,7 +106,7 @@ class _Service:
     code: str
     name: str
     run: SourceRun | None  # the service's own source, if the config names one
-    contributors: dict[str, SourceRun] = field(default_factory=dict)  # label -> source with rows
+    contributors: dict[Path, SourceRun] = field(default_factory=dict)  # sources with its rows
 
 
 class _Services:
@@ -184,7 +163,7 @@ class _View:
         raw = self.field(name) if name else [None] * len(self.rows)
         self.services = [services.resolve(v, default) for v in raw]
         for code in set(self.services):
-            services.by_code[code].contributors.setdefault(run.source.label, run)
+            services.by_code[code].contributors.setdefault(run.source.xlsx, run)
         self._by_row: dict[int, str] | None = None
 
     @property
@@ -317,15 +296,11 @@ def _latest_assessments(data: _Run) -> list[_Assessment]:
     return list(latest.values())
 
 
-def _count(values: Iterable[tuple[str, Any]], wanted: str) -> Iterator[str]:
-    return (service for service, value in values if value == wanted)
-
-
 def _count_statuses(data: _Run) -> None:
     stats = data.stats
     for v in data.of("plan_actions"):
-        for service in _count(zip(v.services, v.owned("statut"), strict=True), "En retard"):
-            stats[service].actions_late += 1
+        for service, status in zip(v.services, v.owned("statut"), strict=True):
+            stats[service].actions_late += status == "En retard"
     for v in data.of("documents"):
         for service, status in zip(v.services, v.owned("statut"), strict=True):
             if status == "Caduc":
@@ -335,8 +310,8 @@ def _count_statuses(data: _Run) -> None:
             elif status == "Formalisation en retard":
                 stats[service].formalisation_late += 1
     for v in data.of("formations"):
-        for service in _count(zip(v.services, v.owned("statut"), strict=True), "En retard"):
-            stats[service].trainings_late += 1
+        for service, status in zip(v.services, v.owned("statut"), strict=True):
+            stats[service].trainings_late += status == "En retard"
     for v in data.of("courriers"):
         columns = zip(v.services, v.owned("dans_le_delai"), v.owned("statut"), strict=True)
         for service, on_time, status in columns:
@@ -605,7 +580,7 @@ def _echeances(data: _Run, heading: str) -> SummaryTable:
 
 def _anomalies(check: CheckRun, data: _Run, heading: str) -> SummaryTable:
     """Every finding of the run, attributed like Synthèse counts it, plus unreadable sources."""
-    views = {(v.file, v.sheet): v for v in data.views}
+    views = {(v.run.source.xlsx, v.sheet): v for v in data.views}
     rows: list[list[Any]] = []
     for run in check.sources:
         label = run.source.label
@@ -613,7 +588,7 @@ def _anomalies(check: CheckRun, data: _Run, heading: str) -> SummaryTable:
             rows.append([run.source.service, label, None, None, None, None,
                          f"classeur non lu : {run.report.error}", "Erreur"])  # fmt: skip
         for f in run.report.findings:
-            view = views.get((label, f.sheet))
+            view = views.get((run.source.xlsx, f.sheet))
             service = (view.service_of(f.row) if view else None) or run.source.service
             stats = data.stats[service]
             if f.severity is Severity.ERROR:
@@ -648,252 +623,3 @@ def consolidate(check: CheckRun, today: dt.date, generated: dt.datetime | None =
         anomalies,
     ]
     return Summary(today, tables)
-
-
-# ---------------------------------------------------------------- the workbook
-
-
-@dataclass
-class ConsolidationResult:
-    """What build_consolidated did: written, skipped (locked, retried next run) or failed."""
-
-    status: str
-    message: str
-    path: Path
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "message": self.message, "path": str(self.path)}
-
-
-TITLE_ROW, NOTE_ROW, HEADER_ROW = 1, 2, 3
-FORMATS = {"date": "DD/MM/YYYY", "month": "MM/YYYY", "datetime": "DD/MM/YYYY HH:MM",
-           "percent": "0 %"}  # fmt: skip
-PERCENT_FORMAT = "0 %"
-MAX_TEXT = 32_767  # Excel's limit for one cell
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-HEADER_BORDER = Border(bottom=Side(style="thin", color="8EA9DB"))
-NUMBER_RULES = {
-    "alarm": ("red", "greaterThan"),
-    "watch": ("orange", "greaterThan"),
-    "days": ("red", "lessThan"),
-}
-FILLS = {
-    "red": (PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE"), Font(color="9C0006")),
-    "orange": (PatternFill("solid", fgColor="FFE0B2", bgColor="FFE0B2"), Font(color="8A4B00")),
-    "green": (PatternFill("solid", fgColor="C6EFCE", bgColor="C6EFCE"), Font(color="006100")),
-}
-
-
-def _lock(path: Path) -> Path | None:
-    for lock in (lock_file(path), path.with_name(f".~lock.{path.name}#")):
-        if lock.exists():
-            return lock
-    return None
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
-
-
-def _open(path: Path) -> Workbook:
-    """The existing consolidated workbook, or a new one; raises ValueError when unreadable."""
-    if not path.exists():
-        book = Workbook()
-        book.remove(book.worksheets[0])
-        return book
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about extensions it drops
-            return openpyxl.load_workbook(path)
-    except Exception as exc:  # openpyxl raises many types for damaged or foreign files
-        raise ValueError(str(exc).strip().splitlines()[0][:200] if str(exc).strip() else
-                         type(exc).__name__) from None  # fmt: skip
-
-
-def build_consolidated(
-    check: CheckRun, today: dt.date, path: Path, *, generated: dt.datetime | None = None
-) -> ConsolidationResult:
-    """Write the consolidated workbook at ``path``; the lead's own sheets are kept.
-
-    Skipped when Excel or LibreOffice holds the file open (``~$name`` beside it) or when it
-    changes while being rebuilt; failed, and left untouched, when it exists but is not a
-    readable workbook or cannot be written. ``generated`` (Paris time) goes in the titles.
-    """
-    lock = _lock(path)
-    if lock is not None:
-        return ConsolidationResult("skipped", f"{path.name} : classeur ouvert par un utilisateur "
-                                   f"({lock.name} présent) : non mis à jour, nouvel essai au "
-                                   "prochain passage", path)  # fmt: skip
-    before = _stamp(path)
-    try:
-        book = _open(path)
-    except ValueError as exc:
-        message = (
-            f"{path.name} : le fichier existant n'est pas un classeur lisible ({exc}) ; il n'est "
-            "pas remplacé. Renommez-le ou déplacez-le pour que qep-sync en crée un nouveau."
-        )
-        return ConsolidationResult("failed", message, path)
-    summary = consolidate(check, today, generated)
-    fill_workbook(book, summary)
-    tmp = path.with_name(f".{path.name}.qep-sync.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        book.save(tmp)
-        lock = _lock(path)
-        if lock is not None or _stamp(path) != before:
-            tmp.unlink(missing_ok=True)
-            why = f"{lock.name} présent" if lock else "modifié pendant sa mise à jour"
-            return ConsolidationResult("skipped", f"{path.name} : classeur {why} : non mis à "
-                                       "jour, nouvel essai au prochain passage", path)  # fmt: skip
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        return ConsolidationResult(
-            "failed", f"{path.name} : écriture impossible ({exc.strerror or exc})", path
-        )
-    counts = {t.title: len(t.rows) for t in summary.tables}
-    return ConsolidationResult("written", f"{path.name} : consolidation mise à jour "
-                               f"({counts['Synthèse']} services, {counts['Échéances']} échéances, "
-                               f"{counts['Anomalies']} anomalies)", path)  # fmt: skip
-
-
-def fill_workbook(book: Workbook, summary: Summary) -> None:
-    """Recreate the owned sheets at their places in ``book``; every other sheet stays."""
-    order = list(book.sheetnames)
-    for i, title in enumerate(SHEETS):
-        if title not in order:
-            before = [t for t in SHEETS[:i] if t in order]
-            order.insert(order.index(before[-1]) + 1 if before else 0, title)
-    for title in SHEETS:
-        if title in book.sheetnames:
-            book.remove(book[title])
-    for title in sorted(SHEETS, key=order.index):
-        _write_sheet(book.create_sheet(title, order.index(title)), summary.table(title))
-    for ws in book.worksheets:
-        ws.sheet_view.tabSelected = False
-    book.active = book.sheetnames.index(SHEETS[0])
-    book[SHEETS[0]].sheet_view.tabSelected = True  # one selected tab, or Excel groups them
-    book.properties.creator = "qep-sync"
-    book.properties.title = "Consolidation qualité"
-
-
-def _cell_value(value: Any) -> Any:
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        return value[:MAX_TEXT]
-    if isinstance(value, Percentage):
-        return float(value)
-    return value
-
-
-def _write_sheet(ws: Worksheet, table: SummaryTable) -> None:
-    ncols = len(table.columns)
-    ws.cell(TITLE_ROW, 1, table.heading).font = Font(bold=True, size=14)
-    ws.cell(NOTE_ROW, 1, table.note).font = Font(italic=True, color="595959")
-    for j, column in enumerate(table.columns, start=1):
-        cell = ws.cell(HEADER_ROW, j, column.title)
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-        cell.border = HEADER_BORDER
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    ws.row_dimensions[HEADER_ROW].height = 32
-    first = HEADER_ROW + 1
-    rows = table.rows + ([table.total] if table.total else [])
-    for values in rows:
-        ws.append([_cell_value(v) for v in values])
-        r = ws.max_row
-        for j, v in enumerate(values, start=1):
-            if isinstance(v, str) and v.startswith("="):
-                ws.cell(r, j).data_type = "s"  # a text, never a formula
-            elif isinstance(v, Percentage):
-                ws.cell(r, j).number_format = PERCENT_FORMAT
-    last = HEADER_ROW + len(table.rows)
-    end = HEADER_ROW + len(rows)
-    for j, column in enumerate(table.columns, start=1):
-        fmt = FORMATS.get(column.kind)
-        if fmt and end >= first:
-            for (cell,) in ws.iter_rows(min_row=first, max_row=end, min_col=j, max_col=j):
-                if cell.value is not None:
-                    cell.number_format = fmt
-        ws.column_dimensions[get_column_letter(j)].width = _width(column, table.rows, j - 1)
-    if table.total:
-        for j in range(1, ncols + 1):
-            ws.cell(end, j).font = Font(bold=True)
-    if last >= first:
-        _colour(ws, table, first, last)
-    ws.freeze_panes = ws.cell(first, table.frozen_columns + 1)
-    ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(ncols)}{max(last, HEADER_ROW)}"
-    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    for n, chart in enumerate(table.charts):
-        _add_chart(ws, table, chart, anchor=ws.cell(end + 3, 1 + n * 9).coordinate)
-
-
-def _width(column: Column, rows: list[list[Any]], j: int) -> float:
-    if column.width is not None:
-        return column.width
-    if column.kind in ("date", "month"):
-        return 12.0
-    if column.kind == "datetime":
-        return 17.0
-    longest = max((len(w) for w in column.title.split()), default=8)
-    sample = (len(str(r[j])) for r in rows[:500] if isinstance(r[j], str))
-    return float(min(max(longest, 9, *sample, 0) + 2, 60))
-
-
-def _colour(ws: Worksheet, table: SummaryTable, first: int, last: int) -> None:
-    """Conditional formats (they follow the cells when the lead sorts or filters)."""
-    for j, column in enumerate(table.columns):
-        if column.colour is None:
-            continue
-        letter = get_column_letter(j + 1)
-        area = f"{letter}{first}:{letter}{last}"
-        if column.colour == "status":
-            present = {r[j] for r in table.rows if isinstance(r[j], str)}
-            for palette, values in (("red", RED), ("orange", ORANGE), ("green", GREEN)):
-                fill, font = FILLS[palette]
-                for value in sorted(present & values):
-                    text = '"' + value.replace('"', '""') + '"'
-                    ws.conditional_formatting.add(
-                        area, CellIsRule(operator="equal", formula=[text], fill=fill, font=font)
-                    )
-        else:
-            palette, operator = NUMBER_RULES[column.colour]
-            fill, font = FILLS[palette]
-            ws.conditional_formatting.add(
-                area, CellIsRule(operator=operator, formula=["0"], fill=fill, font=font)
-            )
-
-
-def _add_chart(ws: Worksheet, table: SummaryTable, spec: Chart, anchor: str) -> None:
-    n = len(table.rows)
-    first, last = HEADER_ROW + 1, HEADER_ROW + max(n, 1)
-    chart = BarChart()
-    chart.type = "bar"
-    chart.title = spec.title
-    chart.legend = None
-    values = Reference(ws, min_col=spec.value_column + 1, min_row=HEADER_ROW, max_row=last)
-    chart.add_data(values, titles_from_data=True)
-    chart.set_categories(
-        Reference(ws, min_col=spec.category_column + 1, min_row=first, max_row=last)
-    )
-    percent = table.columns[spec.value_column].kind == "percent"
-    if percent:
-        chart.y_axis.scaling.min = 0
-        chart.y_axis.scaling.max = 1
-        chart.y_axis.number_format = "0%"
-    chart.x_axis.scaling.orientation = "maxMin"  # the table's order, top down
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.dataLabels = DataLabelList()
-    chart.dataLabels.showVal = True
-    chart.width = 16
-    chart.height = max(7.5, 0.55 * n + 3)
-    ws.add_chart(chart, anchor)

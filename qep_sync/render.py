@@ -118,7 +118,12 @@ def render_sync(run: Any) -> str:
                 if len(changes) > DRY_RUN_EXAMPLES:
                     lines.append(f"        … et {len(changes) - DRY_RUN_EXAMPLES} autres")
     if run.consolidated:
-        lines += ["", f"Consolidation : {run.consolidated}"]
+        c = run.consolidated
+        state = {"written": "à jour", "skipped": "non modifiée", "failed": "échec"}[c.status]
+        colour = {"written": "green", "skipped": "yellow", "failed": "red"}[c.status]
+        lines += ["", f"Consolidation ({click.style(state, fg=colour)}) : {c.path}"]
+        if c.status != "written":
+            lines.append(f"  {c.message}")
     if report.errors or report.warnings:
         lines += [
             "",

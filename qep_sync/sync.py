@@ -14,6 +14,7 @@ from typing import Any
 
 from qep_sync.backends.sheetxml import SheetPatch
 from qep_sync.backends.xlsx import SkippedWrite, write_back
+from qep_sync.backends.xlsx_summary import ConsolidationResult, build_consolidated
 from qep_sync.check import CheckRun, Progress, SourceRun, run_check
 from qep_sync.compute import compute_table
 from qep_sync.config import Config
@@ -55,11 +56,14 @@ class SyncRun:
     check: CheckRun
     writes: list[FileWrite]
     dry_run: bool
-    consolidated: str | None = None
+    consolidated: ConsolidationResult | None = None
 
     @property
-    def failed(self) -> list[FileWrite]:
-        return [w for w in self.writes if w.status == "failed"]
+    def failed(self) -> bool:
+        """A source could not be read or written, or the consolidation could not be written."""
+        return any(w.status in ("failed", "not-read") for w in self.writes) or (
+            self.consolidated is not None and self.consolidated.status == "failed"
+        )
 
 
 def _same(current: Any, wanted: Any) -> bool:
@@ -188,14 +192,18 @@ def run_sync(
     today: dt.date,
     *,
     dry_run: bool = False,
-    consolidate: bool = True,
+    now: dt.datetime | None = None,
     progress: Progress | None = None,
 ) -> SyncRun:
     """Check every source, write the owned columns back into each, rebuild the consolidation.
 
     With ``dry_run`` nothing is written, neither sources nor the consolidated workbook.
+    ``now`` (the run's wall-clock time) is shown in the consolidated workbook's titles.
     """
     check = run_check(config, today, progress=progress)
     cal = WorkingCalendar(config.calendar.closure_days, config.calendar.worked_holidays)
     writes = [sync_source(run, today, config, cal, dry_run) for run in check.sources]
-    return SyncRun(check, writes, dry_run)
+    result = SyncRun(check, writes, dry_run)
+    if config.consolidated is not None and not dry_run:
+        result.consolidated = build_consolidated(check, today, config.consolidated, generated=now)
+    return result

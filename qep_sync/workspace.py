@@ -20,7 +20,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from qep_sync.config import CONFIG_NAME, Alerts, Config, Rules
+from qep_sync.config import CONFIG_NAME, CONSOLIDATED_NAME, Alerts, Config, Rules
 from qep_sync.errors import QepSyncError, UsageError
 from qep_sync.specs import Field, TrackerSpec, load_specs
 from qep_sync.text import a1, column_letter
@@ -257,7 +257,7 @@ def config_text(plan: WorkspacePlan, today: dt.date) -> str:
         "",
         "[workspace]",
         "# Classeur de synthèse du référent qualité, reconstruit à chaque « qep-sync sync ».",
-        f"consolidated = {_toml(str(Config(path=None, sources=()).consolidated))}",
+        f"consolidated = {_toml(CONSOLIDATED_NAME)}",
         "# Dossier où qep-sync garde son état (relances déjà envoyées) : ne pas le modifier.",
         f"state_dir = {_toml(str(Config(path=None, sources=()).state_dir))}",
         "# Descriptions des suivis (colonnes, valeurs autorisées) : par défaut celles fournies.",

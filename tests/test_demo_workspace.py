@@ -144,6 +144,7 @@ def test_cli_demo_prints_the_report_and_succeeds(tmp_path):
     folder = tmp_path / "demo"
     folder.mkdir()
     (folder / "qep-sync.toml").write_text("# ancienne démo\n", encoding="utf-8")  # replaced
+    (folder / ".qep-sync-demo").write_text("démo précédente\n", encoding="utf-8")
     result = CliRunner().invoke(
         main, ["demo", str(folder), "--today", "2026-11-26"], catch_exceptions=False
     )
@@ -156,3 +157,15 @@ def test_cli_demo_prints_the_report_and_succeeds(tmp_path):
     assert "« 31/02/2026 »" in result.output
     assert "jean.dupont@" in result.output
     assert "placées exprès" in result.output
+
+
+def test_cli_demo_refuses_a_folder_that_is_not_a_demo_and_writes_nothing(tmp_path):
+    folder = tmp_path / "qualite"
+    folder.mkdir()
+    config = folder / "qep-sync.toml"
+    config.write_text("# configuration de production\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["demo", str(folder), "--today", "2026-11-26"])
+    assert result.exit_code == 2
+    assert "n'est pas un dossier de démonstration" in result.output
+    assert sorted(p.name for p in folder.iterdir()) == ["qep-sync.toml"]
+    assert config.read_text(encoding="utf-8") == "# configuration de production\n"

@@ -346,8 +346,8 @@ def _unshare(sheet_data: etree._Element, anchors: Mapping[str, tuple[str, str]])
     """Give their own formula to the cells of a shared formula whose anchor was overwritten.
 
     The other cells of the group only say « same formula as group si »: with the anchor gone,
-    Excel reports the file as damaged. Each one gets the anchor's formula moved to its own
-    position, as Excel does when the first cell of a filled-down column is overwritten.
+    Excel reports the file as damaged (and openpyxl reads the formula « = »). Each one gets
+    the formula it meant, written out: the anchor's formula moved to its own position.
     """
     if not anchors:
         return

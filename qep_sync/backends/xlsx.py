@@ -115,6 +115,7 @@ _AFTER_CALC_PR = re.compile(
     rb"<(?:\w+:)?(?:oleSize|customWorkbookViews|pivotCaches|smartTagPr|smartTagTypes|"
     rb"webPublishing|fileRecoveryPr|webPublishObjects|extLst)\b|</(?:\w+:)?workbook>"
 )
+_SHEETS_END = re.compile(rb"</(?:\w+:)?sheets>")
 _CALC_CHAIN_REL = re.compile(rb"<Relationship\b[^>]*?Target=\"[^\"]*calcChain\.xml\"[^>]*/>")
 _CALC_CHAIN_TYPE = re.compile(rb"<Override\b[^>]*?PartName=\"/xl/calcChain\.xml\"[^>]*/>")
 
@@ -152,7 +153,10 @@ def _full_calc_on_load(workbook_xml: bytes) -> bytes:
         end = -2 if tag.endswith(b"/>") else -1
         new = tag[:end].rstrip() + b' fullCalcOnLoad="1"' + tag[end:]
         return workbook_xml[: m.start()] + new + workbook_xml[m.end() :]
-    anchor = _AFTER_CALC_PR.search(workbook_xml)
+    # calcPr comes after <sheets> (and definedNames); searching from there keeps it out of a
+    # <workbookView>'s own extLst, which would make workbook.xml invalid for Excel.
+    sheets_end = _SHEETS_END.search(workbook_xml)
+    anchor = _AFTER_CALC_PR.search(workbook_xml, sheets_end.end() if sheets_end else 0)
     if anchor is None:
         return workbook_xml
     prefix = re.match(rb"</?(\w+:)?", anchor.group(0))
@@ -180,7 +184,7 @@ def _copy_raw(zin: zipfile.ZipFile, zout: zipfile.ZipFile, info: zipfile.ZipInfo
     zout.fp.write(raw)
     zout.filelist.append(new)
     zout.NameToInfo[new.filename] = new
-    zout.start_dir = zout.fp.tell()  # type: ignore[attr-defined]
+    zout.start_dir = zout.fp.tell()
 
 
 def write_back(workbook: WorkbookData, patches: list[SheetPatch]) -> int:
