@@ -1,0 +1,399 @@
+"""The qep-sync benchmark (``make bench``): time and peak memory of each measurement, vs targets.
+
+Generates (or reuses) a large workspace in bench/out/ (bench/generate.py), then runs every
+measurement in a fresh subprocess, so that each one's peak memory is its own, ``--runs`` times
+round-robin. Prints the median wall time, the peak RSS, ratios to the reference readers and
+PASS/FAIL per target. Always exits 0 when the measurements ran: a missed target is a result.
+
+Adding a measurement: a function decorated with ``@measurement(name, label)`` that does its
+imports and setup and returns the callable to time (which returns a dict of facts to show);
+adding a target: an entry of ``TARGETS``.
+
+    .venv/bin/python bench/run.py                       # 30 services x 5,000 letters, 3 runs
+    .venv/bin/python bench/run.py --runs 1 --services 3 --letters 1000 --only check
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generate import REFERENCE_DAY, generate
+
+BENCH = Path(__file__).resolve().parent
+OUT = BENCH / "out"
+RESULT_MARK = "BENCH-RESULT "
+CHILD_TIMEOUT = 3600  # seconds
+
+Work = Callable[[], dict[str, Any]]
+Prepare = Callable[[Path], Work]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Something to time in a fresh process.
+
+    ``prepare(config)`` imports and sets up (not timed); the callable it returns is timed.
+    """
+
+    name: str
+    label: str
+    prepare: Prepare
+
+
+MEASUREMENTS: dict[str, Measurement] = {}
+
+
+def measurement(name: str, label: str) -> Callable[[Prepare], Prepare]:
+    def register(prepare: Prepare) -> Prepare:
+        MEASUREMENTS[name] = Measurement(name, label, prepare)
+        return prepare
+
+    return register
+
+
+def workbook_paths(config: Path) -> list[Path]:
+    """The source workbooks of a workspace config, read without importing qep_sync."""
+    raw = tomllib.loads(config.read_text(encoding="utf-8"))
+    return [config.parent / source["xlsx"] for source in raw["sources"]]
+
+
+# The measurements. Imports happen in `prepare` so that each child loads only what it measures.
+
+
+@measurement("openpyxl_read", "openpyxl read_only read (floor)")
+def openpyxl_read(config: Path) -> Work:
+    import openpyxl
+
+    paths = workbook_paths(config)
+
+    def work() -> dict[str, Any]:
+        cells = 0
+        for path in paths:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            try:
+                for sheet in book.worksheets:
+                    for row in sheet.iter_rows(values_only=True):
+                        cells += sum(1 for v in row if v is not None)
+            finally:
+                book.close()
+        return {"workbooks": len(paths), "cells": cells}
+
+    return work
+
+
+@measurement("calamine_read", "python-calamine read (reference)")
+def calamine_read(config: Path) -> Work:
+    import python_calamine
+
+    paths = workbook_paths(config)
+
+    def work() -> dict[str, Any]:
+        cells = 0
+        for path in paths:
+            book = python_calamine.CalamineWorkbook.from_path(str(path))
+            try:
+                for name in book.sheet_names:
+                    for row in book.get_sheet_by_name(name).to_python():
+                        cells += sum(1 for v in row if v != "")
+            finally:
+                book.close()
+        return {"workbooks": len(paths), "cells": cells}
+
+    return work
+
+
+@measurement("check", "qep-sync check (run_check)")
+def check(config: Path) -> Work:
+    from qep_sync.check import run_check
+    from qep_sync.config import load_config
+
+    def work() -> dict[str, Any]:
+        report = run_check(load_config(config), REFERENCE_DAY).report
+        return {
+            "sources": len(report.sources),
+            "failed": len(report.failed_sources),
+            "rows": sum(sh.rows for s in report.sources for sh in s.sheets),
+            "errors": report.errors,
+            "warnings": report.warnings,
+        }
+
+    return work
+
+
+# Running and reporting.
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def run_child(name: str, config: Path) -> None:
+    """In the subprocess: set up, time the work, print one result line for the parent."""
+    work = MEASUREMENTS[name].prepare(config)
+    base = peak_rss_mb()
+    gc.collect()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    info = work()
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    result = {
+        "seconds": seconds,
+        "cpu": cpu,
+        "peak_mb": peak_rss_mb(),
+        "base_mb": base,
+        "info": info,
+    }
+    print(RESULT_MARK + json.dumps(result), flush=True)
+
+
+@dataclass
+class Result:
+    """Every run of one measurement."""
+
+    measurement: Measurement
+    seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
+    process_seconds: list[float] = field(default_factory=list)
+    peak_mb: list[float] = field(default_factory=list)
+    base_mb: list[float] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(self.seconds)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.measurement.label,
+            "median_s": self.median if self.ok else None,
+            "runs_s": self.seconds,
+            "cpu_s": self.cpu_seconds,
+            "process_s": self.process_seconds,
+            "peak_mb": max(self.peak_mb, default=None),
+            "base_mb": max(self.base_mb, default=None),
+            "info": self.info,
+            "error": self.error,
+        }
+
+
+def measure(result: Result, config: Path) -> None:
+    """One run of a measurement in a fresh Python process."""
+    name = result.measurement.name
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        name,
+        "--config",
+        str(config),
+    ]
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            command, capture_output=True, text=True, timeout=CHILD_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired:
+        result.error = f"no result after {CHILD_TIMEOUT} s"
+        return
+    elapsed = time.perf_counter() - start
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_MARK)]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+        result.error = tail
+        return
+    data = json.loads(lines[-1][len(RESULT_MARK) :])
+    result.seconds.append(data["seconds"])
+    result.cpu_seconds.append(data["cpu"])
+    result.process_seconds.append(elapsed)
+    result.peak_mb.append(data["peak_mb"])
+    result.base_mb.append(data["base_mb"])
+    result.info = data["info"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal over the results: ``value(results) <= limit``."""
+
+    label: str
+    needs: tuple[str, ...]
+    value: Callable[[dict[str, Result]], float]
+    limit: float
+    unit: str
+
+
+TARGETS = [
+    Target("check ≤ 1.5 × openpyxl read_only read", ("check", "openpyxl_read"),
+           lambda r: r["check"].median / r["openpyxl_read"].median, 1.5, "×"),
+    Target("check peak memory ≤ 500 MB", ("check",),
+           lambda r: max(r["check"].peak_mb), 500, "MB"),
+]  # fmt: skip
+
+REFERENCES = (("openpyxl_read", "× openpyxl"), ("calamine_read", "× calamine"))
+
+
+def _info_text(info: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in info.items())
+
+
+def print_table(results: dict[str, Result]) -> None:
+    headers = ["measurement", "median s", "min–max s", "cpu s", "process s", "peak MB", "Δ MB",
+               *(label for _, label in REFERENCES)]  # fmt: skip
+    rows = []
+    for r in results.values():
+        if not r.ok:
+            rows.append([r.measurement.label, "FAILED", r.error or "", *[""] * (len(headers) - 3)])
+            continue
+        ratios = []
+        for ref, _ in REFERENCES:
+            base = results.get(ref)
+            ratios.append(f"{r.median / base.median:.2f}" if base and base.ok else "–")
+        rows.append([
+            r.measurement.label,
+            f"{r.median:.2f}",
+            f"{min(r.seconds):.2f}–{max(r.seconds):.2f}",
+            f"{statistics.median(r.cpu_seconds):.2f}",
+            f"{statistics.median(r.process_seconds):.2f}",
+            f"{max(r.peak_mb):.0f}",
+            f"{max(r.peak_mb) - max(r.base_mb):.0f}",
+            *ratios,
+        ])  # fmt: skip
+    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
+    line = "  ".join(
+        h.ljust(w) if i == 0 else h.rjust(w)
+        for i, (h, w) in enumerate(zip(headers, widths, strict=True))
+    )
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                        for i, (c, w) in enumerate(zip(row, widths, strict=True))))  # fmt: skip
+    print()
+    for r in results.values():
+        if r.ok:
+            print(f"  {r.measurement.name}: {_info_text(r.info)}")
+    print(
+        "\n  median s: wall time of the timed work only (after imports); cpu s: its CPU time "
+        "(median),\n  steadier than wall time on a busy machine; process s: the whole subprocess "
+        "(interpreter, imports, work);\n  peak MB: ru_maxrss of that process; Δ MB: peak minus "
+        "the peak reached by the imports and setup."
+    )
+
+
+def print_targets(results: dict[str, Result]) -> list[dict[str, Any]]:
+    print("\nTargets")
+    verdicts = []
+    for target in TARGETS:
+        if not all(name in results and results[name].ok for name in target.needs):
+            print(f"  SKIP  {target.label} (needs {', '.join(target.needs)})")
+            continue
+        value = target.value(results)
+        ok = value <= target.limit
+        verdicts.append({"target": target.label, "value": value, "limit": target.limit, "pass": ok})
+        print(f"  {'PASS' if ok else 'FAIL'}  {target.label}: {value:.2f} {target.unit}")
+    return verdicts
+
+
+def load_note() -> str:
+    """The machine's load: timings taken while other work runs are noisy."""
+    cpus = os.cpu_count() or 1
+    load = os.getloadavg()[0]
+    busy = "  (busy machine: compare cpu s rather than wall times)" if load > 0.5 * cpus else ""
+    return f"load average {load:.1f} on {cpus} CPU(s){busy}"
+
+
+def workspace_summary(config: Path) -> str:
+    paths = workbook_paths(config)
+    size = sum(p.stat().st_size for p in paths)
+    return f"{len(paths)} workbooks, {size / 1e6:.1f} MB on disk, in {config.parent}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs per measurement (median reported)"
+    )
+    parser.add_argument("--services", type=int, default=30, help="workbooks in the workspace")
+    parser.add_argument("--letters", type=int, default=5000, help="rows of each « Délais » sheet")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--out", type=Path, default=OUT, help="workspace folder (default bench/out)"
+    )
+    parser.add_argument("--only", help="comma-separated measurements: " + ", ".join(MEASUREMENTS))
+    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        run_child(args.child, args.config)
+        return 0
+
+    names = list(MEASUREMENTS) if not args.only else [n.strip() for n in args.only.split(",")]
+    unknown = [n for n in names if n not in MEASUREMENTS]
+    if unknown:
+        parser.error(f"unknown measurement {', '.join(unknown)} (known: {', '.join(MEASUREMENTS)})")
+
+    start = time.perf_counter()
+    out = args.out.resolve()
+    print(
+        f"Workspace: {args.services} services × {args.letters:,} letters, seed {args.seed}",
+        flush=True,
+    )
+    config = generate(out, args.services, args.letters, args.seed)
+    print(f"  ready in {time.perf_counter() - start:.1f} s: {workspace_summary(config)}")
+    print(
+        f"  today pinned to {REFERENCE_DAY}; {args.runs} run(s) of each measurement, "
+        "each in a fresh process"
+    )
+    print(f"  {load_note()}\n", flush=True)
+
+    results = {name: Result(MEASUREMENTS[name]) for name in names}
+    for run in range(1, args.runs + 1):
+        for result in results.values():
+            if result.error:
+                continue
+            measure(result, config)
+            done = (
+                f"{result.seconds[-1]:.2f} s, {result.peak_mb[-1]:.0f} MB"
+                if not result.error
+                else "FAILED"
+            )
+            print(f"  run {run}/{args.runs}  {result.measurement.name:<16} {done}", flush=True)
+    print()
+
+    print(f"After the runs: {load_note()}\n")
+    print_table(results)
+    verdicts = print_targets(results)
+    if args.json:
+        payload = {
+            "workspace": {"services": args.services, "letters": args.letters, "seed": args.seed},
+            "today": REFERENCE_DAY.isoformat(),
+            "runs": args.runs,
+            "results": {name: r.to_dict() for name, r in results.items()},
+            "targets": verdicts,
+        }
+        args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
