@@ -126,12 +126,16 @@ def layout(spec: TrackerSpec, sheet: SheetData) -> TrackerSheet:
     return ts
 
 
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or is_empty(value)
+
+
 def _data_rows(ts: TrackerSheet) -> tuple[list[tuple[int, list[Any]]], list[int]]:
     cols = list(ts.columns.values())
     rows: list[tuple[int, list[Any]]] = []
     for i in range(ts.header_row, len(ts.sheet.rows)):
         cells = ts.sheet.rows[i]
-        if all(c >= len(cells) or is_empty(cells[c]) for c in cols):
+        if all(c >= len(cells) or _blank(cells[c]) for c in cols):
             continue
         rows.append((i + 1, cells))
     # Total rows at the bottom: first non-empty cell starts with « Total ».

@@ -75,12 +75,14 @@ def is_empty(value: object) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
-        return not clean(value)
+        return not value.strip()  # str.strip also removes non-breaking spaces
     return isinstance(value, float) and math.isnan(value)
 
 
 def show(value: object) -> str:
     """A raw cell value as a user would recognise it in a message."""
+    if isinstance(value, str):
+        return value.strip()
     if isinstance(value, dt.datetime):
         if value.time() == dt.time():
             return value.strftime("%d/%m/%Y")
@@ -247,6 +249,8 @@ def parse_boolean(value: object) -> bool | None:
 
 def parse_text(value: object) -> str | None:
     """A text cell with stray spaces removed; numbers and dates shown as the user sees them."""
+    if isinstance(value, str):
+        return clean(value) or None
     if is_empty(value):
         return None
     return clean(show(value))

@@ -65,9 +65,17 @@ class Field:
         table.update(self.value_aliases)
         return table
 
+    @cached_property
+    def _seen(self) -> dict[str, str | None]:
+        return {}
+
     def canonical(self, text: str) -> str | None:
         """The allowed spelling of a value (case, accents and spaces ignored), or None."""
-        return self._canonical.get(fold(text))
+        try:
+            return self._seen[text]  # a column holds few distinct spellings
+        except KeyError:
+            found = self._seen[text] = self._canonical.get(fold(text))
+            return found
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ def fold(text: object) -> str:
 
 def clean(text: str) -> str:
     """A cell text with its stray spaces removed (non-breaking ones included)."""
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text  # already clean: most cells, and the hot path of reading
     return _SPACES.sub(" ", text.replace("\u00a0", " ").replace("\u202f", " ")).strip()
 
 

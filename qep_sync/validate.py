@@ -45,6 +45,8 @@ class Table:
     invalid: set[tuple[int, str]] = field(default_factory=set)  # (row, field) not usable
     measures: dict[tuple[int, str], Measure] = field(default_factory=dict)
     computed: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # owned values, set by sync
+    columns: dict[str, list[Any]] = field(default_factory=dict)  # field -> values in row order
+    positions: dict[int, int] = field(default_factory=dict)  # sheet row -> position in columns
 
     @property
     def tracker(self) -> str:
@@ -58,32 +60,40 @@ class Table:
 
     def parsed(self, row: int, name: str) -> Any:
         """The value as parsed, even when a check rejected it; None when empty or unreadable."""
-        if name not in self.frame.columns:
-            return None
-        v = self.frame.at[row, name]
-        return None if v is None or (isinstance(v, float) and pd.isna(v)) else v
+        column = self.columns.get(name)
+        return None if column is None else column[self.positions[row]]
 
 
-def _parse(f: Field, value: Any, percent: bool) -> Any:
-    if f.type == "date":
-        return parse_date(value)
-    if f.type == "month":
-        return parse_month(value)
-    if f.type == "integer":
-        return parse_integer(value)
-    if f.type == "boolean":
-        return parse_boolean(value)
+Parser = Callable[[Any, bool], Any]
+
+
+def _number(value: Any, percent: bool) -> float | None:
+    number = parse_number(value)
+    return None if number is None else number.value
+
+
+def parser_for(f: Field) -> Parser:
+    """The function that turns a raw cell of this field into its typed value."""
+    simple: dict[str, Callable[[Any], Any]] = {
+        "date": parse_date,
+        "month": parse_month,
+        "integer": parse_integer,
+        "boolean": parse_boolean,
+    }
+    if f.type in simple:
+        parse = simple[f.type]
+        return lambda value, percent: parse(value)
     if f.type == "number":
-        if f.format == "percent":
-            return parse_percent(value, percent)
-        if f.format == "measure":
-            return parse_measure(value, percent)
-        number = parse_number(value)
-        return None if number is None else number.value
-    text = parse_text(value)
-    if text is not None and f.enum:
-        return f.canonical(text) or text
-    return text
+        return {"percent": parse_percent, "measure": parse_measure}.get(f.format or "", _number)
+    if f.enum:
+        canonical = f.canonical
+
+        def enum_text(value: Any, percent: bool) -> str | None:
+            text = parse_text(value)
+            return None if text is None else (canonical(text) or text)
+
+        return enum_text
+    return lambda value, percent: parse_text(value)
 
 
 class _Recorder:
@@ -149,22 +159,28 @@ def validate_sheet(
         if f.name not in ts.columns:
             continue
         col = ts.columns[f.name]
+        parse = parser_for(f)
         values: list[Any] = []
+        append = values.append
         check_percent = f.format in PERCENT_FORMATS
         for row, cells in ts.rows:
             raw = cells[col] if col < len(cells) else None
+            if raw is None or raw == "":
+                append(None)
+                continue
             try:
-                value = _parse(f, raw, check_percent and (row, col) in percent_cells)
+                value = parse(raw, check_percent and (row, col) in percent_cells)
             except Unreadable as exc:
                 rec.add(row, f.name, str(exc), Severity.ERROR, raw)
                 value = None
             if isinstance(value, Measure):
                 table.measures[(row, f.name)] = value
                 value = value.value
-            values.append(value)
+            append(value)
         data[f.name] = values
-    frame = pd.DataFrame(data, index=pd.Index(index, name="row"), dtype=object)
-    table.frame = frame
+    table.columns = data
+    table.positions = {row: i for i, row in enumerate(index)}
+    table.frame = pd.DataFrame(data, index=pd.Index(index, name="row"), dtype=object)
     _schema_findings(table, rec)
     for check in COHERENCE.get(spec.name, ()):
         check(table, rec, today)
@@ -181,6 +197,7 @@ def _schema_findings(table: Table, rec: _Recorder) -> None:
     except pa.errors.SchemaErrors as exc:
         failures = exc.failure_cases
     already = {(f.row, f.column) for f in table.findings}
+    first_rows: dict[str, dict[Any, int]] = {}
     for case in failures.itertuples(index=False):
         name, check, row = case.column, str(case.check), case.index
         if name not in ts.columns or row is None or pd.isna(row):
@@ -191,15 +208,18 @@ def _schema_findings(table: Table, rec: _Recorder) -> None:
             continue  # already reported as unreadable
         value = table.frame.at[row, name]
         raw = _raw(ts, ts.sheet.rows[row - 1], name)
-        rec.add(row, name, _message(table, f, check, row, value), Severity.ERROR, raw)
+        if check == "field_uniqueness" and name not in first_rows:
+            first_rows[name] = {}
+            for r, v in zip(table.frame.index, table.columns[name], strict=True):
+                first_rows[name].setdefault(v, int(r))
+        first = first_rows.get(name, {}).get(value)
+        rec.add(row, name, _message(f, check, value, first), Severity.ERROR, raw)
 
 
-def _message(table: Table, f: Field, check: str, row: int, value: Any) -> str:
+def _message(f: Field, check: str, value: Any, first: int | None) -> str:
     if check == "not_nullable":
         return "valeur obligatoire manquante"
     if check == "field_uniqueness":
-        column = table.frame[f.name]
-        first = int(column[column == value].index.min())
         return f"« {show(value)} » est déjà utilisé ligne {first} (valeur unique attendue)"
     if check == "enum":
         return f"« {show(value)} » n'est pas une valeur autorisée (valeurs possibles : {', '.join(f.enum)})"
@@ -286,8 +306,7 @@ def _documents(table: Table, rec: _Recorder, today: dt.date) -> None:
                     Severity.WARNING,
                 )
         elif state in ("À rédiger", "En rédaction") and (
-            table.value(row, "date_prevue") is None
-            and (row, "date_prevue") not in table.invalid
+            table.value(row, "date_prevue") is None and (row, "date_prevue") not in table.invalid
         ):
             rec.add(row, "etat", "document à formaliser sans Date prévue", Severity.WARNING)
 
