@@ -17,6 +17,7 @@ from qep_sync.report import Finding, Severity
 from qep_sync.validate import Table
 from qep_sync.workdays import WorkingCalendar, add_months
 
+EXCEL_CELL_LIMIT = 32_767
 Values = dict[str, Any]
 Rule = Callable[[Table, int, dt.date, Rules, WorkingCalendar], Values]
 
@@ -163,6 +164,8 @@ def control_text(findings: list[Finding]) -> str | None:
     errors = [f.message for f in findings if f.severity is Severity.ERROR]
     warnings = [f"Attention : {f.message}" for f in findings if f.severity is Severity.WARNING]
     text = " ; ".join(dict.fromkeys(errors + warnings))
+    if len(text) > EXCEL_CELL_LIMIT:  # Excel refuses longer cells; the first findings matter most
+        text = text[: EXCEL_CELL_LIMIT - 1] + "…"
     return text or None
 
 

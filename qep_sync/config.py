@@ -313,9 +313,7 @@ def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> C
             closure_days=_dates(calendar, "closure_days", "calendar."),
             worked_holidays=_dates(calendar, "worked_holidays", "calendar."),
         ),
-        consolidated=_path(
-            base, workspace, "consolidated", "workspace.", CONSOLIDATED_NAME
-        ),
+        consolidated=_path(base, workspace, "consolidated", "workspace.", CONSOLIDATED_NAME),
         state_dir=_path(base, workspace, "state_dir", "workspace.", ".qep-sync"),
         schemas_dir=schemas_dir,
         alerts=_alerts(raw.get("alerts", {}), base),

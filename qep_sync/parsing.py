@@ -98,21 +98,30 @@ def show(value: object) -> str:
     return str(value).strip()
 
 
+QUOTE_LIMIT = 80
+
+
+def brief(value: object) -> str:
+    """A raw value quoted in a message, cut short so a Contrôle cell stays readable."""
+    text = show(value)
+    return text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 1] + "…"
+
+
 def _checked_date(year: int, month: int, day: int, raw: object) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:
-        raise Unreadable(f"date illisible « {show(raw)} »") from None
+        raise Unreadable(f"date illisible « {brief(raw)} »") from None
 
 
 def from_serial(serial: float, raw: object | None = None) -> dt.date:
     """An Excel serial number (1900 system) as a date, if it is a plausible one."""
     if math.isnan(serial) or math.isinf(serial):
-        raise Unreadable(f"date illisible « {show(raw if raw is not None else serial)} »")
+        raise Unreadable(f"date illisible « {brief(raw if raw is not None else serial)} »")
     day = EXCEL_EPOCH + dt.timedelta(days=math.floor(serial)) if 0 < serial < 2958466 else None
     if day is None or day.year not in PLAUSIBLE_YEARS:
         raise Unreadable(
-            f"« {show(raw if raw is not None else serial)} » n'est pas une date "
+            f"« {brief(raw if raw is not None else serial)} » n'est pas une date "
             "(saisir la date sous la forme jj/mm/aaaa)"
         )
     return day
@@ -132,7 +141,7 @@ def parse_date(value: object) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, bool):
-        raise Unreadable(f"date attendue, « {show(value)} » trouvé")
+        raise Unreadable(f"date attendue, « {brief(value)} » trouvé")
     if isinstance(value, int | float):
         return from_serial(float(value), value)
     if isinstance(value, dt.time | dt.timedelta):
@@ -147,15 +156,15 @@ def parse_date(value: object) -> dt.date | None:
     if m := _TEXT_DATE.match(text):
         named = MONTHS.get(m[2])
         if named is None:
-            raise Unreadable(f"date illisible « {show(value)} » (mois inconnu)")
+            raise Unreadable(f"date illisible « {brief(value)} » (mois inconnu)")
         return _checked_date(int(m[3]), named, int(m[1]), value)
     if _PARTIAL_DATE.match(text):
-        raise Unreadable(f"date incomplète « {show(value)} » : l'année manque")
+        raise Unreadable(f"date incomplète « {brief(value)} » : l'année manque")
     if _NUMBER.match(text):
         raise Unreadable(
-            f"« {show(value)} » n'est pas une date (saisir la date sous la forme jj/mm/aaaa)"
+            f"« {brief(value)} » n'est pas une date (saisir la date sous la forme jj/mm/aaaa)"
         )
-    raise Unreadable(f"date illisible « {show(value)} »")
+    raise Unreadable(f"date illisible « {brief(value)} »")
 
 
 def parse_month(value: object) -> dt.date | None:
@@ -169,18 +178,18 @@ def parse_month(value: object) -> dt.date | None:
     if m := _MONTH_NUMERIC.match(text):
         year, month = (int(m[1]), int(m[2])) if m[1] else (int(m[4]), int(m[3]))
         if not 1 <= month <= 12:
-            raise Unreadable(f"mois illisible « {show(value)} »")
+            raise Unreadable(f"mois illisible « {brief(value)} »")
         return dt.date(year, month, 1)
     if m := _MONTH_TEXT.match(text):
         named = MONTHS.get(m[1])
         if named is None:
-            raise Unreadable(f"mois illisible « {show(value)} »")
+            raise Unreadable(f"mois illisible « {brief(value)} »")
         return dt.date(int(m[2]), named, 1)
     try:
         day = parse_date(value)
     except Unreadable:
         raise Unreadable(
-            f"mois illisible « {show(value)} » (attendu par exemple 2022-09 ou septembre 2022)"
+            f"mois illisible « {brief(value)} » (attendu par exemple 2022-09 ou septembre 2022)"
         ) from None
     return day.replace(day=1) if day else None
 
@@ -190,17 +199,17 @@ def parse_number(value: object) -> Measure | None:
     if is_empty(value):
         return None
     if isinstance(value, bool):
-        raise Unreadable(f"nombre attendu, « {show(value)} » trouvé")
+        raise Unreadable(f"nombre attendu, « {brief(value)} » trouvé")
     if isinstance(value, int | float):
         if math.isnan(value) or math.isinf(value):
-            raise Unreadable(f"nombre attendu, « {show(value)} » trouvé")
+            raise Unreadable(f"nombre attendu, « {brief(value)} » trouvé")
         return Measure(float(value), False)
     text = clean(str(value)).replace(" ", "")
     percent = text.endswith("%")
     if percent:
         text = text[:-1]
     if text.count(",") + text.count(".") > 1 or not _NUMBER.match(text):
-        raise Unreadable(f"nombre attendu, « {show(value)} » trouvé")
+        raise Unreadable(f"nombre attendu, « {brief(value)} » trouvé")
     number = float(text.replace(",", "."))
     return Measure(number / 100 if percent else number, percent)
 
@@ -229,7 +238,7 @@ def parse_integer(value: object) -> int | None:
     if measure is None:
         return None
     if measure.percent or not float(measure.value).is_integer():
-        raise Unreadable(f"nombre entier attendu, « {show(value)} » trouvé")
+        raise Unreadable(f"nombre entier attendu, « {brief(value)} » trouvé")
     return int(measure.value)
 
 
@@ -244,7 +253,7 @@ def parse_boolean(value: object) -> bool | None:
         return True
     if word in FALSE_WORDS:
         return False
-    raise Unreadable(f"Oui ou Non attendu, « {show(value)} » trouvé")
+    raise Unreadable(f"Oui ou Non attendu, « {brief(value)} » trouvé")
 
 
 def parse_text(value: object) -> str | None:

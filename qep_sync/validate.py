@@ -16,6 +16,7 @@ from qep_sync.detect import TrackerSheet
 from qep_sync.parsing import (
     Measure,
     Unreadable,
+    brief,
     parse_boolean,
     parse_date,
     parse_integer,
@@ -220,20 +221,20 @@ def _message(f: Field, check: str, value: Any, first: int | None) -> str:
     if check == "not_nullable":
         return "valeur obligatoire manquante"
     if check == "field_uniqueness":
-        return f"« {show(value)} » est déjà utilisé ligne {first} (valeur unique attendue)"
+        return f"« {brief(value)} » est déjà utilisé ligne {first} (valeur unique attendue)"
     if check == "enum":
-        return f"« {show(value)} » n'est pas une valeur autorisée (valeurs possibles : {', '.join(f.enum)})"
+        return f"« {brief(value)} » n'est pas une valeur autorisée (valeurs possibles : {', '.join(f.enum)})"
     if check in ("minimum", "maximum"):
         if f.format == "percent":
             return f"{value * 100:.0f} % hors de l'intervalle 0 % – 100 %".replace(".", ",")
         bound = f.minimum if check == "minimum" else f.maximum
         word = "supérieur ou égal" if check == "minimum" else "inférieur ou égal"
-        return f"« {show(value)} » doit être {word} à {show(float(bound or 0))}"
+        return f"« {brief(value)} » doit être {word} à {show(float(bound or 0))}"
     if check == "email":
-        return f"adresse électronique invalide « {show(value)} »"
+        return f"adresse électronique invalide « {brief(value)} »"
     if check == "pattern":
-        return f"« {show(value)} » ne respecte pas le format attendu ({f.pattern})"
-    return f"« {show(value)} » refusé ({check})"
+        return f"« {brief(value)} » ne respecte pas le format attendu ({f.pattern})"
+    return f"« {brief(value)} » refusé ({check})"
 
 
 def _date_str(day: dt.date) -> str:

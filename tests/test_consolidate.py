@@ -20,8 +20,8 @@ import openpyxl
 import pytest
 from conftest import TODAY, Percent, make_workbook
 
-from qep_sync.config import parse_config
 from qep_sync.backends.xlsx_summary import build_consolidated
+from qep_sync.config import parse_config
 from qep_sync.consolidate import SHEETS, consolidated_level
 from qep_sync.report import Severity
 from qep_sync.sync import SyncRun, run_sync

@@ -67,6 +67,7 @@ def serialise(root: etree._Element) -> bytes:
 
 # ---------------------------------------------------------------- styles.xml
 
+
 def _same(a: etree._Element, b: etree._Element) -> bool:
     """Same tag, attributes, text and children. Not c14n: an element built here serialises with
     a generated prefix (ns0:font) while the file's uses the default namespace, and the file's
@@ -143,7 +144,9 @@ def ensure_styles(xml: bytes) -> tuple[bytes | None, StyleIds]:
     etree.SubElement(font, M + "sz").set("val", size.get("val", "11") if size is not None else "11")
     etree.SubElement(font, M + "color").set("rgb", HEADER_FONT_COLOUR)
     name = base_font.find(M + "name") if base_font is not None else None
-    etree.SubElement(font, M + "name").set("val", name.get("val", "Calibri") if name is not None else "Calibri")
+    etree.SubElement(font, M + "name").set(
+        "val", name.get("val", "Calibri") if name is not None else "Calibri"
+    )
     font_id = _find_or_append(fonts, "font", font)
 
     fills = _section(root, "fills", _ORDER[3:])
@@ -174,6 +177,7 @@ def ensure_styles(xml: bytes) -> tuple[bytes | None, StyleIds]:
 
 
 # ---------------------------------------------------------------- worksheet
+
 
 def _letters_row(ref: str) -> tuple[int, int]:
     m = _REF.match(ref)
@@ -308,7 +312,9 @@ def _ensure_cols(root: etree._Element, widths: Mapping[int, float]) -> None:
     if cols_el is None:
         cols_el = etree.Element(M + "cols")
         root.find(M + "sheetData").addprevious(cols_el)
-    existing = [(int(c.get("min", "0")), int(c.get("max", "0")), c) for c in cols_el.findall(M + "col")]
+    existing = [
+        (int(c.get("min", "0")), int(c.get("max", "0")), c) for c in cols_el.findall(M + "col")
+    ]
     for col, width in sorted(widths.items()):
         n = col + 1
         if any(lo <= n <= hi for lo, hi, _ in existing):

@@ -59,7 +59,9 @@ class WorkbookData:
             return set()
         if sheet.title not in self._percent_cache:
             with zipfile.ZipFile(self.path) as zf:
-                self._percent_cache[sheet.title] = styled_cells(zf, sheet.part, self._percent_styles)
+                self._percent_cache[sheet.title] = styled_cells(
+                    zf, sheet.part, self._percent_styles
+                )
         return self._percent_cache[sheet.title]
 
 
@@ -104,6 +106,7 @@ def _short(exc: Exception) -> str:
 
 
 # ---------------------------------------------------------------- write-back
+
 
 class SkippedWrite(Exception):
     """The file is not written this run (locked or changed); the message is French."""
@@ -206,7 +209,9 @@ def write_back(workbook: WorkbookData, patches: list[SheetPatch]) -> int:
         with open_package(path) as zin:
             names = zin.namelist()
             if "xl/styles.xml" not in names:
-                raise WriteBackError(f"{path.name} : feuille de styles absente, écriture impossible")
+                raise WriteBackError(
+                    f"{path.name} : feuille de styles absente, écriture impossible"
+                )
             new_styles, ids = ensure_styles(zin.read("xl/styles.xml"))
             new_parts: dict[str, bytes] = {}
             if new_styles is not None:
