@@ -133,6 +133,82 @@ def check(config: Path) -> Work:
     return work
 
 
+def _fresh_copy(config: Path) -> Path:
+    """A scratch copy of the workspace (sync writes into it), removed at exit; not timed."""
+    import atexit
+    import shutil
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="qep-bench-"))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    shutil.copytree(config.parent, scratch / "ws")
+    return scratch / "ws" / config.name
+
+
+def _planned_cells(config: Path) -> dict[Path, list[tuple[str, int, int, Any]]]:
+    """Per workbook, the owned cells the first sync sets: (sheet, row, col 0-based, value)."""
+    from qep_sync.config import load_config
+    from qep_sync.sync import plan_sheet, run_sync
+
+    dry = run_sync(load_config(config), REFERENCE_DAY, dry_run=True)
+    cells: dict[Path, list[tuple[str, int, int, Any]]] = {}
+    for source in dry.check.sources:
+        todo = cells.setdefault(source.source.xlsx, [])
+        for table in source.tables:
+            patch = plan_sheet(table, table.computed)
+            todo += [(patch.title, patch.header_row, c, t) for c, t in patch.headers.items()]
+            todo += [(patch.title, r, c, v) for (r, c), v in patch.cells.items()]
+    return cells
+
+
+@measurement("naive_roundtrip", "naive openpyxl load + set + save")
+def naive_roundtrip(config: Path) -> Work:
+    import openpyxl
+
+    copy = _fresh_copy(config)
+    cells = _planned_cells(copy)
+
+    def work() -> dict[str, Any]:
+        written = 0
+        for path, todo in cells.items():
+            book = openpyxl.load_workbook(path)
+            for sheet, row, col, value in todo:
+                book[sheet].cell(row=row, column=col + 1, value=value)
+                written += 1
+            book.save(path)
+        return {"files": len(cells), "cells": written}
+
+    return work
+
+
+def _sync_work(config: Path) -> Work:
+    from qep_sync.config import load_config
+    from qep_sync.sync import run_sync
+
+    def work() -> dict[str, Any]:
+        run = run_sync(load_config(config), REFERENCE_DAY)
+        written = [w for w in run.writes if w.status == "written"]
+        return {
+            "files written": len(written),
+            "cells": sum(w.cells for w in written),
+            "consolidation": run.consolidated.status if run.consolidated else "none",
+        }
+
+    return work
+
+
+@measurement("sync_first", "qep-sync sync, first run")
+def sync_first(config: Path) -> Work:
+    return _sync_work(_fresh_copy(config))
+
+
+@measurement("sync_again", "qep-sync sync, again, no change")
+def sync_again(config: Path) -> Work:
+    copy = _fresh_copy(config)
+    _sync_work(copy)()  # the first sync, not timed
+    return _sync_work(copy)
+
+
 # Running and reporting.
 
 
@@ -245,9 +321,19 @@ TARGETS = [
            lambda r: r["check"].median / r["openpyxl_read"].median, 1.5, "×"),
     Target("check peak memory ≤ 500 MB", ("check",),
            lambda r: max(r["check"].peak_mb), 500, "MB"),
+    Target("first sync ≤ 1.0 × naive openpyxl round trip", ("sync_first", "naive_roundtrip"),
+           lambda r: r["sync_first"].median / r["naive_roundtrip"].median, 1.0, "×"),
+    Target("second sync writes 0 files", ("sync_again",),
+           lambda r: r["sync_again"].info["files written"], 0, "files"),
+    Target("sync peak memory ≤ 500 MB", ("sync_first", "sync_again"),
+           lambda r: max(r["sync_first"].peak_mb + r["sync_again"].peak_mb), 500, "MB"),
 ]  # fmt: skip
 
-REFERENCES = (("openpyxl_read", "× openpyxl"), ("calamine_read", "× calamine"))
+REFERENCES = (
+    ("openpyxl_read", "× openpyxl"),
+    ("calamine_read", "× calamine"),
+    ("naive_roundtrip", "× naive"),
+)
 
 
 def _info_text(info: dict[str, Any]) -> str:
