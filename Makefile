@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/qep-sync demo demo
+	@echo "(la commande est $(VENV)/bin/qep-sync ; aide : $(VENV)/bin/qep-sync --help)"
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -322,7 +322,10 @@ def _colour(ws: Worksheet, table: SummaryTable, first: int, last: int) -> None:
 
 
 def _add_chart(ws: Worksheet, table: SummaryTable, spec: Chart, anchor: str) -> None:
-    n = len(table.rows)
+    # Bars only down to the last row with a figure: central workbooks (no letters, no
+    # self-assessment of their own) would otherwise add empty bars.
+    filled = [i for i, row in enumerate(table.rows) if row[spec.value_column] is not None]
+    n = (filled[-1] + 1) if filled else len(table.rows)
     first, last = HEADER_ROW + 1, HEADER_ROW + max(n, 1)
     chart = BarChart()
     chart.type = "bar"
@@ -341,6 +344,11 @@ def _add_chart(ws: Worksheet, table: SummaryTable, spec: Chart, anchor: str) -> 
     chart.y_axis.delete = False
     chart.dataLabels = DataLabelList()
     chart.dataLabels.showVal = True
+    # Said explicitly: LibreOffice shows series and category names when these are absent.
+    chart.dataLabels.showSerName = False
+    chart.dataLabels.showCatName = False
+    chart.dataLabels.showLegendKey = False
+    chart.dataLabels.showPercent = False
     chart.width = 16
     chart.height = max(7.5, 0.55 * n + 3)
     ws.add_chart(chart, anchor)
