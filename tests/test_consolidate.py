@@ -356,9 +356,11 @@ def test_synthese_has_bar_charts_of_replies_on_time_and_compliance(built: Path) 
         xml = [zf.read(n).decode() for n in charts]
     assert len(charts) >= 2
     assert all(re.search(r"<(c:)?barChart>", x) for x in xml)
-    assert "'Synthèse'!$J$4:$J$8" in xml[0] and "Réponses dans le délai" in xml[0]
+    # Replies: only down to the last service with letters (rows 6–8 have none: no empty bars).
+    assert "'Synthèse'!$J$4:$J$5" in xml[0] and "Réponses dans le délai" in xml[0]
     assert "'Synthèse'!$N$4:$N$8" in xml[1] and "Engagements conformes" in xml[1]
-    assert "'Synthèse'!$A$4:$A$8" in xml[0]
+    assert "'Synthèse'!$A$4:$A$5" in xml[0]
+    assert all('<showSerName val="0"/>' in x and '<showCatName val="0"/>' in x for x in xml)
 
 
 def test_the_leads_own_sheets_and_sheet_order_survive_a_rebuild(built: Path, run: SyncRun) -> None:
