@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from qep_sync.backends.xlsx import WorkbookData, read_workbook
+from qep_sync.backends import Book, open_book
 from qep_sync.config import Config, Source
 from qep_sync.detect import LayoutError, layout, recognise
 from qep_sync.errors import SourceError
@@ -29,7 +29,7 @@ class SourceRun:
 
     source: Source
     report: SourceReport
-    workbook: WorkbookData | None = None
+    book: Book | None = None
     tables: list[Table] = field(default_factory=list)
 
 
@@ -43,16 +43,18 @@ class CheckRun:
         return [t for s in self.sources for t in s.tables if t.tracker == tracker]
 
 
-def read_source(source: Source, specs: dict[str, TrackerSpec], today: dt.date) -> SourceRun:
-    """Read and validate one workbook; a SourceError becomes the report's error for it."""
+def read_source(
+    source: Source, specs: dict[str, TrackerSpec], today: dt.date, config: Config
+) -> SourceRun:
+    """Read and validate one source; a SourceError becomes the report's error for it."""
     report = SourceReport(source=source.label, service=source.service, name=source.name)
     run = SourceRun(source, report)
     try:
-        workbook = read_workbook(source.xlsx, source.label)
+        workbook = open_book(source, config)
     except SourceError as exc:
         report.error = exc.reason
         return run
-    run.workbook = workbook
+    run.book = workbook
     for title in source.sheets:
         if title not in {s.title for s in workbook.sheets}:
             report.error = f"onglet « {title} » (indiqué dans la configuration) absent du classeur"
@@ -147,7 +149,7 @@ def run_check(
     for i, source in enumerate(config.sources):
         if progress:
             progress(i, len(config.sources), source)
-        run = read_source(source, specs, today)
+        run = read_source(source, specs, today, config)
         runs.append(run)
         report.sources.append(run.report)
     result = CheckRun(report, runs, specs)

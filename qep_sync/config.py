@@ -33,16 +33,31 @@ _TYPE_NAMES = {
 
 @dataclass(frozen=True)
 class Source:
-    """A service's workbook and how to read it."""
+    """A service's workbook (an .xlsx path or a Google Sheets key) and how to read it."""
 
     service: str
     name: str
-    xlsx: Path
+    xlsx: Path | None = None
     sheets: dict[str, str] = field(default_factory=dict)
+    gsheet: str | None = None  # spreadsheet key
 
     @property
     def label(self) -> str:
-        return self.xlsx.name
+        if self.xlsx is not None:
+            return self.xlsx.name
+        return f"Google Sheets {self.gsheet}"
+
+
+@dataclass(frozen=True)
+class Google:
+    """How to reach Google Sheets: credentials by environment variable, limits, base URL."""
+
+    credentials_env: str = "QEP_GOOGLE_CREDENTIALS"  # holds the PATH of the key file
+    api_base: str = "https://sheets.googleapis.com"
+    timeout_seconds: float = 30.0
+    max_retries: int = 4
+    backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 32.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,7 @@ class Config:
     schemas_dir: Path | None = None
     alerts: Alerts = field(default_factory=Alerts)
     smtp: Smtp | None = None
+    google: Google = field(default_factory=Google)
 
 
 def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -163,7 +179,7 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
         where = f"sources[{i}]."
         if not isinstance(table, dict):
             raise ConfigError("doit être une table [[sources]]", f"sources[{i}]")
-        _check_keys(table, {"service", "name", "xlsx", "sheets"}, where)
+        _check_keys(table, {"service", "name", "xlsx", "gsheet", "sheets"}, where)
         service = _typed(table, "service", str, where)
         if not service:
             raise ConfigError(
@@ -178,11 +194,19 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
             raise ConfigError(f"code déjà utilisé par sources[{seen[service]}]", f"{where}service")
         seen[service] = i
         name = _typed(table, "name", str, where, service)
-        if "xlsx" not in table:
-            raise ConfigError("chemin du classeur manquant", f"{where}xlsx")
-        xlsx = _path(base, table, "xlsx", where, "")
-        if not xlsx.is_file():
-            raise ConfigError(f"fichier introuvable : {xlsx}", f"{where}xlsx")
+        if ("xlsx" in table) == ("gsheet" in table):
+            raise ConfigError(
+                "indiquez soit xlsx (chemin du classeur), soit gsheet (clé ou adresse de la "
+                "feuille Google), l'un des deux exactement",
+                f"{where}xlsx",
+            )
+        xlsx = gsheet = None
+        if "xlsx" in table:
+            xlsx = _path(base, table, "xlsx", where, "")
+            if not xlsx.is_file():
+                raise ConfigError(f"fichier introuvable : {xlsx}", f"{where}xlsx")
+        else:
+            gsheet = _gsheet_key(_typed(table, "gsheet", str, where), f"{where}gsheet")
         sheets = _typed(table, "sheets", dict, where, {})
         for sheet, tracker in sheets.items():
             if tracker not in TRACKERS:
@@ -190,8 +214,56 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
                     f"suivi « {tracker} » inconnu (suivis possibles : {', '.join(TRACKERS)})",
                     f'{where}sheets."{sheet}"',
                 )
-        sources.append(Source(service=service, name=name, xlsx=xlsx, sheets=dict(sheets)))
+        sources.append(
+            Source(service=service, name=name, xlsx=xlsx, sheets=dict(sheets), gsheet=gsheet)
+        )
     return tuple(sources)
+
+
+_SHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_\-]+)")
+_SHEET_KEY = re.compile(r"^[A-Za-z0-9_\-]{20,}$")
+
+
+def _gsheet_key(value: str, key: str) -> str:
+    """The spreadsheet key, from the key itself or the sheet's address in a browser."""
+    value = value.strip()
+    m = _SHEET_URL.search(value)
+    found = m.group(1) if m else value
+    if not _SHEET_KEY.match(found):
+        raise ConfigError(
+            f"« {value} » n'est ni une clé de feuille Google ni son adresse "
+            "(https://docs.google.com/spreadsheets/d/CLÉ/edit)",
+            key,
+        )
+    return found
+
+
+def _google(raw: dict[str, Any]) -> Google:
+    where = "google."
+    d = Google()
+    _check_keys(raw, {"credentials_env", "api_base", "timeout_seconds", "max_retries",
+                      "backoff_seconds", "max_backoff_seconds"}, where)  # fmt: skip
+    if "credentials" in raw or "private_key" in raw:
+        raise ConfigError("aucune clé ici : indiquez le nom de la variable d'environnement", where)
+    base = _typed(raw, "api_base", str, where, d.api_base).rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", base):
+        raise ConfigError(f"adresse attendue (https://…), « {base} » trouvé", f"{where}api_base")
+
+    def seconds(name: str, default: float) -> float:
+        value = raw.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"nombre de secondes positif attendu, « {value!r} » trouvé",
+                              f"{where}{name}")  # fmt: skip
+        return float(value)
+
+    return Google(
+        credentials_env=_env_name(raw, "credentials_env", where) or d.credentials_env,
+        api_base=base,
+        timeout_seconds=seconds("timeout_seconds", d.timeout_seconds),
+        max_retries=_positive(raw, "max_retries", where, d.max_retries),
+        backoff_seconds=seconds("backoff_seconds", d.backoff_seconds),
+        max_backoff_seconds=seconds("max_backoff_seconds", d.max_backoff_seconds),
+    )
 
 
 def _rules(raw: dict[str, Any]) -> Rules:
@@ -292,8 +364,8 @@ def _smtp(raw: dict[str, Any]) -> Smtp:
 
 def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> Config:
     """Check a parsed TOML document; paths are relative to ``base`` (the config's folder)."""
-    _check_keys(raw, {"workspace", "sources", "rules", "calendar", "alerts", "smtp"}, "")
-    for section in ("workspace", "rules", "calendar", "alerts", "smtp"):
+    _check_keys(raw, {"workspace", "sources", "rules", "calendar", "alerts", "smtp", "google"}, "")
+    for section in ("workspace", "rules", "calendar", "alerts", "smtp", "google"):
         if section in raw and not isinstance(raw[section], dict):
             raise ConfigError("doit être une section [" + section + "]", section)
     workspace = raw.get("workspace", {})
@@ -318,6 +390,7 @@ def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> C
         schemas_dir=schemas_dir,
         alerts=_alerts(raw.get("alerts", {}), base),
         smtp=_smtp(raw["smtp"]) if "smtp" in raw else None,
+        google=_google(raw.get("google", {})),
     )
 
 

@@ -12,7 +12,6 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -106,7 +105,7 @@ class _Service:
     code: str
     name: str
     run: SourceRun | None  # the service's own source, if the config names one
-    contributors: dict[Path, SourceRun] = field(default_factory=dict)  # sources with its rows
+    contributors: dict[str, SourceRun] = field(default_factory=dict)  # by source service code
 
 
 class _Services:
@@ -163,7 +162,7 @@ class _View:
         raw = self.field(name) if name else [None] * len(self.rows)
         self.services = [services.resolve(v, default) for v in raw]
         for code in set(self.services):
-            services.by_code[code].contributors.setdefault(run.source.xlsx, run)
+            services.by_code[code].contributors.setdefault(run.source.service, run)
         self._by_row: dict[int, str] | None = None
 
     @property
@@ -340,8 +339,11 @@ def _paris(mtime_ns: int) -> dt.datetime:
 
 
 def _last_change(run: SourceRun) -> dt.datetime | None:
-    if run.workbook is not None:
-        return _paris(run.workbook.mtime_ns)
+    if run.book is not None:
+        moment = run.book.last_change()
+        return moment.astimezone(PARIS).replace(tzinfo=None, microsecond=0) if moment else None
+    if run.source.xlsx is None:
+        return None
     try:
         return _paris(run.source.xlsx.stat().st_mtime_ns)
     except OSError:
@@ -580,7 +582,7 @@ def _echeances(data: _Run, heading: str) -> SummaryTable:
 
 def _anomalies(check: CheckRun, data: _Run, heading: str) -> SummaryTable:
     """Every finding of the run, attributed like Synthèse counts it, plus unreadable sources."""
-    views = {(v.run.source.xlsx, v.sheet): v for v in data.views}
+    views = {(v.run.source.service, v.sheet): v for v in data.views}
     rows: list[list[Any]] = []
     for run in check.sources:
         label = run.source.label
@@ -588,7 +590,7 @@ def _anomalies(check: CheckRun, data: _Run, heading: str) -> SummaryTable:
             rows.append([run.source.service, label, None, None, None, None,
                          f"classeur non lu : {run.report.error}", "Erreur"])  # fmt: skip
         for f in run.report.findings:
-            view = views.get((run.source.xlsx, f.sheet))
+            view = views.get((run.source.service, f.sheet))
             service = (view.service_of(f.row) if view else None) or run.source.service
             stats = data.stats[service]
             if f.severity is Severity.ERROR:

@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from qep_sync.backends import SkippedWrite
 from qep_sync.backends.sheetxml import SheetPatch
-from qep_sync.backends.xlsx import SkippedWrite, write_back
 from qep_sync.backends.xlsx_summary import ConsolidationResult, build_consolidated
 from qep_sync.check import CheckRun, Progress, SourceRun, run_check
 from qep_sync.compute import compute_table
@@ -149,7 +149,7 @@ def sync_source(
     """Compute and write back the owned cells of one source."""
     src = run.source
     result = FileWrite(src.label, src.service, "not-read")
-    if run.report.error or run.workbook is None:
+    if run.report.error or run.book is None:
         result.message = run.report.error or ""
         return result
     patches = []
@@ -175,8 +175,13 @@ def sync_source(
         )
         return result
     try:
-        write_back(run.workbook, [p for p, _ in patches])
+        warnings = run.book.write([p for p, _ in patches])
         result.status = "written"
+        for text in warnings:  # parts skipped this run (a tab whose rows moved), retried next
+            result.message = text
+            run.report.findings.append(
+                Finding(src.label, src.service, "", "", "", "", text, Severity.WARNING)
+            )
     except SkippedWrite as exc:
         result.status, result.message = "skipped", str(exc)
         run.report.findings.append(

@@ -1,1 +1,25 @@
-"""Backends: where trackers are read from and where owned cells are written back."""
+"""Backends: where trackers are read from and where owned cells are written back.
+
+``open_book(source, config)`` reads one source with the backend its config names: an
+.xlsx/.xlsm file (``xlsx.py``) or a Google Sheets spreadsheet (``gsheets.py``). Both give a
+`base.Book`; the core never knows which.
+"""
+
+from __future__ import annotations
+
+from qep_sync.backends.base import Book, SheetData, SkippedWrite
+from qep_sync.config import Config, Source
+
+__all__ = ["Book", "SheetData", "SkippedWrite", "open_book"]
+
+
+def open_book(source: Source, config: Config) -> Book:
+    """Read a source; SourceError with a French reason when it cannot be read."""
+    if source.gsheet is not None:
+        from qep_sync.backends.gsheets import read_spreadsheet  # gspread only when needed
+
+        return read_spreadsheet(source.gsheet, source.label, config.google)
+    assert source.xlsx is not None
+    from qep_sync.backends.xlsx import read_workbook
+
+    return read_workbook(source.xlsx, source.label)

@@ -9,6 +9,7 @@ from the sheet XML only where a tracker needs them.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import os
 import re
 import shutil
@@ -16,11 +17,11 @@ import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import python_calamine
 from lxml import etree
 
+from qep_sync.backends.base import SheetData, SkippedWrite
 from qep_sync.backends.ooxml import (
     PackageError,
     SheetPart,
@@ -34,15 +35,6 @@ from qep_sync.errors import SourceError, WriteBackError
 
 
 @dataclass
-class SheetData:
-    """A worksheet's values, row 0 being sheet row 1 and column 0 column A."""
-
-    title: str
-    rows: list[list[Any]]
-    part: str | None = None
-
-
-@dataclass
 class WorkbookData:
     """What was read from one workbook, and enough to find its parts again."""
 
@@ -52,6 +44,16 @@ class WorkbookData:
     size: int
     _percent_styles: frozenset[int] = frozenset()
     _percent_cache: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
+
+    def last_change(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.mtime_ns / 1e9, tz=dt.UTC)
+
+    def link(self, sheet: str, row: int) -> str:
+        return f"{self.path.name}, onglet « {sheet} », ligne {row}"
+
+    def write(self, patches: list[SheetPatch]) -> list[str]:
+        write_back(self, patches)
+        return []
 
     def percent_cells(self, sheet: SheetData) -> set[tuple[int, int]]:
         """(row, column) of the cells shown as percentages in ``sheet``."""
@@ -106,10 +108,6 @@ def _short(exc: Exception) -> str:
 
 
 # ---------------------------------------------------------------- write-back
-
-
-class SkippedWrite(Exception):
-    """The file is not written this run (locked or changed); the message is French."""
 
 
 _FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")

@@ -1,0 +1,56 @@
+"""What every backend gives the core: a source's sheets as plain rows, and a way to write
+owned cells back. A new backend (LibreOffice .ods, Grist...) is one module implementing `Book`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from qep_sync.backends.sheetxml import SheetPatch
+
+
+@dataclass
+class SheetData:
+    """A worksheet's values, row 0 being sheet row 1 and column 0 column A.
+
+    ``part`` is the backend's handle on the sheet: the zip entry of an .xlsx worksheet,
+    the sheet id of a Google Sheets tab.
+    """
+
+    title: str
+    rows: list[list[Any]]
+    part: str | None = None
+
+
+class SkippedWrite(Exception):
+    """The source is not written this run (open in Excel, changed since read, rows moved).
+
+    A warning, not a failure: it is retried at the next run. The message is French.
+    """
+
+
+class Book(Protocol):
+    """One source as read: its sheets, and the operations that need the source again."""
+
+    sheets: list[SheetData]
+
+    def percent_cells(self, sheet: SheetData) -> set[tuple[int, int]]:
+        """(row, 0-based column) of the cells shown as percentages."""
+        ...
+
+    def last_change(self) -> dt.datetime | None:
+        """When the source last changed (aware datetime), if the backend knows."""
+        ...
+
+    def link(self, sheet: str, row: int) -> str:
+        """Where a person finds a row: « fichier.xlsx, onglet Délais, ligne 12 » or a URL."""
+        ...
+
+    def write(self, patches: list[SheetPatch]) -> list[str]:
+        """Write owned cells; returns warnings for parts skipped (e.g. a tab whose rows moved).
+
+        Raises SkippedWrite when nothing could be written this run, WriteBackError on failure.
+        """
+        ...
