@@ -19,7 +19,7 @@ from qep_sync.check import CheckRun, Progress, SourceRun, run_check
 from qep_sync.compute import compute_table
 from qep_sync.config import Config
 from qep_sync.errors import WriteBackError
-from qep_sync.parsing import is_empty, show
+from qep_sync.parsing import is_empty, show, to_serial
 from qep_sync.report import Finding, Severity
 from qep_sync.specs import CONTROL_TITLE, TrackerSpec
 from qep_sync.text import a1
@@ -73,6 +73,8 @@ def _same(current: Any, wanted: Any) -> bool:
     if isinstance(wanted, dt.date):
         if isinstance(current, dt.datetime):
             return current.date() == wanted and current.time() == dt.time()
+        if isinstance(current, int | float) and not isinstance(current, bool):
+            return current == to_serial(wanted)  # Google Sheets gives dates as serial numbers
         return isinstance(current, dt.date) and current == wanted
     if isinstance(wanted, int | float) and not isinstance(wanted, bool):
         return (
@@ -114,6 +116,10 @@ def plan_sheet(table: Table, values: dict[int, tuple[Any, ...]]) -> SheetPatch:
         patch.headers[next_col] = title
         patch.widths[next_col] = _width(spec, name, title)
         next_col += 1
+    kinds = {c.name: c.type for c in spec.computed}
+    patch.date_columns = {positions[n] for n in names if kinds.get(n) == "date"}
+    identifying = spec.key or tuple(f.name for f in spec.required)
+    patch.anchors = [ts.columns[n] for n in identifying if n in ts.columns]
     for row, row_values in values.items():
         cells = rows[row - 1]
         for name, wanted in zip(names, row_values, strict=True):

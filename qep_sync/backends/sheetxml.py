@@ -51,6 +51,8 @@ class SheetPatch:
     headers: dict[int, str] = field(default_factory=dict)  # new owned header cells: col -> text
     cells: dict[tuple[int, int], Any] = field(default_factory=dict)  # (row, col) -> value
     widths: dict[int, float] = field(default_factory=dict)  # new owned columns: col -> width
+    date_columns: set[int] = field(default_factory=set)  # owned columns that hold dates
+    anchors: list[int] = field(default_factory=list)  # columns that identify rows (key fields)
 
     @property
     def changed(self) -> int:
