@@ -234,3 +234,39 @@ def demo(directory: Path, config_path: Path | None, today: dt.date) -> None:
         "Les anomalies ci-dessus ont été placées exprès dans les données de démonstration.\n"
         f"Relancer : qep-sync sync -c {directory / CONFIG_NAME} --today {today}"
     )
+    from qep_sync.alerts.report import demo_preview
+
+    click.echo("\n" + demo_preview(config, today, dt.datetime.now(PARIS), result.check), nl=False)
+
+
+@main.command()
+@click.option(
+    "--dry-run", is_flag=True, help="Montre qui recevrait quoi, sans rien envoyer ni enregistrer."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="Format du compte rendu (json : clés stables, voir le README).",
+)
+@common_options
+def alerts(dry_run: bool, fmt: str, config_path: Path | None, today: dt.date) -> None:
+    """Construit et envoie les relances : un courriel par destinataire.
+
+    Échéances proches ou dépassées et anomalies, au responsable de la ligne ou au
+    correspondant qualité du service ; chaque relance n'est envoyée qu'une fois. Sans
+    section [smtp], les courriels sont déposés en .eml dans alerts.outbox.
+    Code de sortie : 0 fait, 1 si un envoi a échoué (retenté au prochain passage), 2 si la
+    configuration est invalide.
+    """
+    from qep_sync.alerts import run_alerts
+    from qep_sync.alerts.report import render_alerts
+
+    config = resolve_config(config_path)
+    result = run_alerts(config, today, dry_run=dry_run, now=dt.datetime.now(PARIS))
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_alerts(result), nl=False)
+    sys.exit(EXIT_FINDINGS if result.failed else EXIT_OK)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qep_sync.errors import ConfigError
+from qep_sync.parsing import is_email
 from qep_sync.specs import TRACKERS
 
 CONFIG_NAME = "qep-sync.toml"
@@ -46,6 +47,13 @@ class Source:
         if self.xlsx is not None:
             return self.xlsx.name
         return f"Google Sheets {self.gsheet}"
+
+    @property
+    def url(self) -> str | None:
+        """A Google Sheet's address in a browser (None for a file)."""
+        if self.gsheet is None:
+            return None
+        return f"https://docs.google.com/spreadsheets/d/{self.gsheet}/edit"
 
 
 @dataclass(frozen=True)
@@ -81,16 +89,22 @@ class Calendar:
 
 @dataclass(frozen=True)
 class Smtp:
+    """The mail server of ``qep-sync alerts``; the password is read from ``password_env``."""
+
     host: str
     port: int = 587
     security: str = "starttls"
     user: str | None = None
     password_env: str | None = None
+    timeout: int = 30  # seconds, for every exchange with the server
 
 
 @dataclass(frozen=True)
 class Alerts:
+    """What ``qep-sync alerts`` sends, to whom and how often (README « Alertes »)."""
+
     sender: str = "qualite@prefecture.invalid"
+    sender_name: str = "Mission qualité"
     quality_lead: str | None = None
     copy_quality_lead: bool = True
     reminder_days: tuple[int, ...] = (30, 7, 1)
@@ -168,6 +182,16 @@ def _env_name(table: dict[str, Any], key: str, where: str) -> str | None:
             f"{where}{key}",
         )
     return value
+
+
+def _address(table: dict[str, Any], key: str, where: str, default: str | None) -> str | None:
+    value = _typed(table, key, str, where, default)
+    if value is not None and not is_email(value.strip()):
+        raise ConfigError(
+            f"adresse électronique invalide « {value} » (par exemple qualite@doubs.gouv.fr)",
+            f"{where}{key}",
+        )
+    return None if value is None else value.strip()
 
 
 def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
@@ -309,6 +333,7 @@ def _alerts(raw: dict[str, Any], base: Path) -> Alerts:
         raw,
         {
             "sender",
+            "sender_name",
             "quality_lead",
             "copy_quality_lead",
             "reminder_days",
@@ -326,8 +351,9 @@ def _alerts(raw: dict[str, Any], base: Path) -> Alerts:
             "liste de nombres de jours attendue, par exemple [30, 7, 1]", f"{where}reminder_days"
         )
     return Alerts(
-        sender=_typed(raw, "sender", str, where, d.sender),
-        quality_lead=_typed(raw, "quality_lead", str, where),
+        sender=_address(raw, "sender", where, d.sender) or d.sender,
+        sender_name=_typed(raw, "sender_name", str, where, d.sender_name),
+        quality_lead=_address(raw, "quality_lead", where, None),
         copy_quality_lead=_typed(raw, "copy_quality_lead", bool, where, d.copy_quality_lead),
         reminder_days=tuple(sorted(set(reminder), reverse=True)),
         late_every_days=_positive(raw, "late_every_days", where, d.late_every_days),
@@ -346,7 +372,7 @@ def _smtp(raw: dict[str, Any]) -> Smtp:
             "et indiquez son nom dans smtp.password_env",
             f"{where}password",
         )
-    _check_keys(raw, {"host", "port", "security", "user", "password_env"}, where)
+    _check_keys(raw, {"host", "port", "security", "user", "password_env", "timeout"}, where)
     host = _typed(raw, "host", str, where)
     if not host:
         raise ConfigError("nom du serveur SMTP manquant", f"{where}host")
@@ -359,6 +385,7 @@ def _smtp(raw: dict[str, Any]) -> Smtp:
         security=security,
         user=_typed(raw, "user", str, where),
         password_env=_env_name(raw, "password_env", where),
+        timeout=max(1, _positive(raw, "timeout", where, 30)),
     )
 
 

@@ -36,3 +36,7 @@ class SourceError(QepSyncError):
 
 class WriteBackError(QepSyncError):
     """A source could not be written back (locked, changed since read, disk error)."""
+
+
+class MailError(QepSyncError):
+    """The mail server cannot be reached or refuses the run (exit code 1); retried next run."""

@@ -1,0 +1,105 @@
+"""The outcome of an alerts run for a terminal, and the alert preview that ends ``qep-sync demo``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from qep_sync.alerts.digest import french_day
+from qep_sync.alerts.job import AlertRun, demo_config, run_alerts
+from qep_sync.alerts.store import STORE_NAME
+from qep_sync.check import CheckRun
+from qep_sync.config import Config
+
+ITEMS_SHOWN = 6  # per recipient, in a dry run
+_MARK = {
+    "sent": ("✓", "green"),
+    "planned": ("→", "cyan"),
+    "failed": ("✗", "red"),
+    "deferred": ("…", "yellow"),
+}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n > 1 else ''}"
+
+
+def _headline(run: AlertRun) -> str:
+    day = french_day(run.today)
+    if run.dry_run:
+        n = run.count("planned")
+        return (f"Simulation des relances du {day} — {_plural(n, 'courriel')} à envoyer "
+                f"({run.transport}) ; rien n'est envoyé ni enregistré")  # fmt: skip
+    sent = run.count("sent")
+    return f"Relances du {day} — {_plural(sent, 'courriel')} envoyé{'s' if sent > 1 else ''} ({run.transport})"
+
+
+def render_alerts(run: AlertRun, *, items_shown: int = ITEMS_SHOWN) -> str:
+    """Who got (or would get) what, what failed, and why nothing was sent when nothing was."""
+    lines = [click.style(_headline(run), bold=True), ""]
+    if run.held_until is not None:
+        lines.append(
+            f"Jour non ouvré : aucune relance aujourd'hui ; elles partiront le "
+            f"{french_day(run.held_until)} (alerts.send_on_non_working_days = false)."
+        )
+    elif run.error:
+        lines.append(click.style(f"✗ {run.error}", fg="red"))
+        lines.append("  Rien n'a été enregistré : tout sera retenté au prochain passage.")
+    elif not run.outcomes:
+        lines.append("Rien à envoyer : aucune nouvelle relance à ce jour (celles déjà parties "
+                     "ne sont pas renvoyées).")  # fmt: skip
+    for outcome in run.outcomes if not run.error else []:
+        mark, colour = _MARK[outcome.status]
+        to = outcome.digest.to
+        who = f"{to.email} ({to.name})" if to.name else to.email
+        lines.append(f"  {click.style(mark, fg=colour)} {who}")
+        lines.append(f"      {outcome.subject}")
+        if outcome.location:
+            lines.append(f"      fichier : {outcome.location}")
+        if outcome.message:
+            lines.append("      " + click.style(outcome.message, fg=colour))
+        if run.dry_run and items_shown:
+            deliveries = outcome.digest.deliveries
+            for d in deliveries[:items_shown]:
+                what = f"{d.item.status} · {d.item.title}"
+                lines.append(f"        • {what if len(what) <= 90 else what[:89] + '…'}")
+            if len(deliveries) > items_shown:
+                lines.append(f"        … et {len(deliveries) - items_shown} autres")
+    if run.findings:
+        lines.append("")
+        for f in run.findings:
+            where = f"{f.source}, {f.sheet}" + (f", ligne {f.row}" if f.row else "")
+            lines.append(click.style("Attention : ", fg="yellow") + f"{where} : {f.message}")
+    failed = run.count("failed")
+    if failed and not run.error:
+        lines += [
+            "",
+            f"{_plural(failed, 'courriel')} non envoyé(s) : retenté(s) au prochain passage.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def demo_preview(config: Config, today: dt.date, now: dt.datetime, check: CheckRun) -> str:
+    """Send the demo's digests to its outbox, afresh, and say what went where."""
+    config = demo_config(config)
+    (config.state_dir / STORE_NAME).unlink(missing_ok=True)  # the demo folder starts anew
+    if config.alerts.outbox.is_dir():
+        for old in config.alerts.outbox.glob("*.eml"):
+            old.unlink()
+    run = run_alerts(config, today, dry_run=False, now=now, check=check)
+    lines = [render_alerts(run).rstrip()]
+    sent = [o for o in run.outcomes if o.status == "sent"]
+    if sent:  # a correspondent's digest shows the most: deadlines and anomalies
+        roles = [{d.role for d in o.digest.deliveries} for o in sent]
+        sample = next((o for o, r in zip(sent, roles, strict=True) if "service" in r), sent[0])
+        body = sample.text.splitlines()
+        lines += ["", click.style(f"Aperçu d'un courriel ({sample.subject}) :", bold=True)]
+        lines += ["  │ " + line for line in body[:28]]
+        if len(body) > 28:
+            lines.append(f"  │ … ({len(body) - 28} lignes de plus)")
+    lines += [
+        "",
+        f"Courriels de relance (fichiers .eml, à ouvrir avec la messagerie) : {config.alerts.outbox}",
+    ]
+    return "\n".join(lines) + "\n"
