@@ -77,6 +77,18 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="Format du compte rendu (json : clés stables, voir le README).",
+)
+workbooks_argument = click.argument(
+    "workbooks", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+
+
 def resolve_config(config_path: Path | None) -> Config:
     return load_config(config_path or Path(CONFIG_NAME))
 
@@ -107,14 +119,8 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("workbooks", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    help="Format du rapport (json : clés stables, voir le README).",
-)
+@workbooks_argument
+@format_option
 @common_options
 def check(workbooks: tuple[Path, ...], fmt: str, config_path: Path | None, today: dt.date) -> None:
     """Lit et contrôle toutes les sources, sans rien écrire.
@@ -135,15 +141,9 @@ def check(workbooks: tuple[Path, ...], fmt: str, config_path: Path | None, today
 
 
 @main.command()
-@click.argument("workbooks", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@workbooks_argument
 @click.option("--dry-run", is_flag=True, help="Montre ce qui changerait, sans rien écrire.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    help="Format du compte rendu (json : clés stables, voir le README).",
-)
+@format_option
 @common_options
 def sync(
     workbooks: tuple[Path, ...], dry_run: bool, fmt: str, config_path: Path | None, today: dt.date
@@ -243,13 +243,7 @@ def demo(directory: Path, config_path: Path | None, today: dt.date) -> None:
 @click.option(
     "--dry-run", is_flag=True, help="Montre qui recevrait quoi, sans rien envoyer ni enregistrer."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    help="Format du compte rendu (json : clés stables, voir le README).",
-)
+@format_option
 @common_options
 def alerts(dry_run: bool, fmt: str, config_path: Path | None, today: dt.date) -> None:
     """Construit et envoie les relances : un courriel par destinataire.
