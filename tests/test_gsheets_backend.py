@@ -279,3 +279,47 @@ def test_demo_with_one_google_sheets_service(server: SheetsServer, tmp_path: Pat
     assert header[-5:] == [
         "Date limite de réponse", "Délai (jours ouvrés)", "Dans le délai", "Statut", "Contrôle",
     ]  # fmt: skip
+
+
+def test_alerts_point_to_the_google_sheet(server: SheetsServer, tmp_path: Path) -> None:
+    """A late reply in a Google Sheet is reminded with the sheet's address, not a file path."""
+    rows = [HEADER, ["R1", "Courriel", TODAY - dt.timedelta(days=20), None, "Sans réponse"]]
+    server.add_spreadsheet(KEY, "Délais BRCIE", {"Délais": rows})
+    raw = {
+        "sources": [
+            {"service": "BRCIE", "name": "Bureau", "gsheet": KEY},
+            {"service": "QUALITE", "name": "Mission qualité", "xlsx": "Correspondants.xlsx"},
+        ],
+        "google": {"credentials_env": KEY_ENV, "api_base": server.url},
+        "alerts": {"quality_lead": "referent.qualite@doubs.gouv.fr"},
+    }
+    from conftest import make_workbook
+
+    make_workbook(tmp_path / "Correspondants.xlsx", {"Correspondants": [
+        ["Service", "Nom", "Email", "Rôle"],
+        ["BRCIE", "Hélène Vuillemin", "helene.vuillemin@doubs.gouv.fr", "Correspondant qualité"],
+    ]})  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        ["alerts", "--dry-run", "--format", "json", "--today", TODAY.isoformat(),
+         "-c", str(_write_toml(tmp_path, raw))],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    items = [i for d in json.loads(result.output)["digests"] for i in d["items"]]
+    late = [i for i in items if i["kind"] == "réponse" or i["title"].startswith("Courriel")]
+    assert late, items
+    assert late[0]["url"] == f"https://docs.google.com/spreadsheets/d/{KEY}/edit"
+
+
+def _write_toml(folder: Path, raw: dict[str, Any]) -> Path:
+    lines = []
+    for source in raw["sources"]:
+        lines.append("[[sources]]")
+        lines += [f'{k} = "{v}"' for k, v in source.items()]
+    for section in ("google", "alerts"):
+        lines.append(f"[{section}]")
+        lines += [f'{k} = "{v}"' for k, v in raw[section].items()]
+    path = folder / "qep-sync.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

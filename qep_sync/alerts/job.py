@@ -65,6 +65,7 @@ def _delivery_dict(d: Delivery) -> dict[str, Any]:
         "service": item.service, "title": item.title, "status": item.status,
         "due": item.due.isoformat() if item.due else None, "days": item.days,
         "source": place.source, "sheet": place.sheet, "row": place.row, "cell": place.cell or None,
+        "url": place.url,
     }  # fmt: skip
 
 
