@@ -6,7 +6,8 @@ import datetime as dt
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from qep_sync import __version__
 from qep_sync.check import run_check
 from qep_sync.config import CONFIG_NAME, Config, Source, config_for_files, load_config
 from qep_sync.errors import ConfigError, QepSyncError, SpecError, UsageError
+from qep_sync.journal import Entry, JournalError, cli_run, summarize_alerts, summarize_sync
 from qep_sync.render import render_report, render_sync
 from qep_sync.sync import run_sync
 
@@ -77,7 +79,7 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-format_option = click.option(
+format_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json"]),
@@ -91,6 +93,24 @@ workbooks_argument = click.argument(
 
 def resolve_config(config_path: Path | None) -> Config:
     return load_config(config_path or Path(CONFIG_NAME))
+
+
+def _journal_warning(exc: JournalError) -> None:
+    click.secho(f"Attention : {exc} (ce passage n'est pas journalisé)", fg="yellow", err=True)
+
+
+@contextmanager
+def journaled_cli_run(config: Config, kind: str, today: dt.date, dry_run: bool) -> Iterator[Entry]:
+    """The run goes into the workspace's journal, unless it is a dry run (which writes nothing)."""
+    if dry_run:
+        yield Entry()
+        return
+    from qep_sync.logs import Redactor, secrets_of
+
+    redact = Redactor()
+    redact.add(*secrets_of(config))
+    with cli_run(config, kind, today, _journal_warning, redact) as entry:
+        yield entry
 
 
 def progress_printer(delay: float = 1.0) -> Callable[[int, int, Source], None]:
@@ -157,13 +177,15 @@ def sync(
     pu être lue ou écrite, 2 si la configuration est invalide.
     """
     config = config_for_files(list(workbooks)) if workbooks else resolve_config(config_path)
-    result = run_sync(
-        config,
-        today,
-        dry_run=dry_run,
-        now=dt.datetime.now(PARIS),
-        progress=progress_printer() if fmt == "text" else None,
-    )
+    with journaled_cli_run(config, "sync", today, dry_run) as entry:
+        result = run_sync(
+            config,
+            today,
+            dry_run=dry_run,
+            now=dt.datetime.now(PARIS),
+            progress=progress_printer() if fmt == "text" else None,
+        )
+        entry.summary = summarize_sync(result)
     if fmt == "json":
         data = result.check.report.to_dict()
         data["dry_run"] = dry_run
@@ -258,9 +280,18 @@ def alerts(dry_run: bool, fmt: str, config_path: Path | None, today: dt.date) ->
     from qep_sync.alerts.report import render_alerts
 
     config = resolve_config(config_path)
-    result = run_alerts(config, today, dry_run=dry_run, now=dt.datetime.now(PARIS))
+    with journaled_cli_run(config, "alerts", today, dry_run) as entry:
+        result = run_alerts(config, today, dry_run=dry_run, now=dt.datetime.now(PARIS))
+        entry.summary = summarize_alerts(result)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
         click.echo(render_alerts(result), nl=False)
     sys.exit(EXIT_FINDINGS if result.failed else EXIT_OK)
+
+
+# serve, status and journal live in cli_service.py (imported last: it uses the helpers above).
+from qep_sync.cli_service import COMMANDS  # noqa: E402
+
+for _command in COMMANDS:
+    main.add_command(_command)

@@ -116,6 +116,34 @@ class Alerts:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """When ``qep-sync serve`` runs each job; times are Europe/Paris (README « Exploitation »)."""
+
+    sync_every_minutes: int = 30
+    office_hours: tuple[dt.time, dt.time] = (dt.time(8, 0), dt.time(19, 0))  # [start, end)
+    working_days_only: bool = True  # no sync on weekends, public holidays, closure days
+    alerts: bool = True  # serve sends the reminders too
+    alerts_at: dt.time = dt.time(8, 30)  # once a day
+    run_at_start: bool = True  # a sync and the alerts as soon as serve starts
+    failure_alert_after: int = 3  # failed runs in a row before the quality lead is told (0: never)
+
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """Where ``qep-sync serve`` logs: stderr always, and a rotating file when ``file`` is set."""
+
+    format: str = "text"  # text (people) or json (log collectors: one object per line)
+    file: Path | None = None
+    level: str = "INFO"
+    max_megabytes: int = 10  # size of one file before rotation
+    backup_count: int = 5  # rotated files kept
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     sources: tuple[Source, ...]
@@ -127,6 +155,8 @@ class Config:
     alerts: Alerts = field(default_factory=Alerts)
     smtp: Smtp | None = None
     google: Google = field(default_factory=Google)
+    schedule: Schedule = field(default_factory=Schedule)
+    logging: LogSettings = field(default_factory=LogSettings)
 
 
 def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -389,10 +419,83 @@ def _smtp(raw: dict[str, Any]) -> Smtp:
     )
 
 
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _clock_time(value: Any, key: str) -> dt.time:
+    """A time of day: "08:30" or a TOML time (08:30:00)."""
+    if isinstance(value, dt.time):
+        return value.replace(second=0, microsecond=0)
+    m = _TIME.match(value.strip()) if isinstance(value, str) else None
+    if m is None:
+        raise ConfigError(f"heure attendue sous la forme HH:MM (par exemple \"08:30\"), « {value!r} » trouvé", key)  # fmt: skip
+    return dt.time(int(m.group(1)), int(m.group(2)))
+
+
+def _schedule(raw: dict[str, Any]) -> Schedule:
+    where = "schedule."
+    d = Schedule()
+    _check_keys(raw, {"sync_every_minutes", "office_hours", "working_days_only", "alerts",
+                      "alerts_at", "run_at_start", "failure_alert_after"}, where)  # fmt: skip
+    every = _positive(raw, "sync_every_minutes", where, d.sync_every_minutes)
+    if not 1 <= every <= 24 * 60:
+        raise ConfigError(f"entre 1 et 1440 minutes, {every} trouvé", f"{where}sync_every_minutes")
+    hours = d.office_hours
+    if "office_hours" in raw:
+        value = raw["office_hours"]
+        if not isinstance(value, list) or len(value) != 2:
+            raise ConfigError(
+                'début et fin attendus, par exemple ["08:00", "19:00"]', f"{where}office_hours"
+            )
+        start = _clock_time(value[0], f"{where}office_hours[1]")
+        end = _clock_time(value[1], f"{where}office_hours[2]")
+        if end <= start:
+            raise ConfigError(
+                f"la fin ({end:%H:%M}) doit suivre le début ({start:%H:%M})", f"{where}office_hours"
+            )
+        hours = (start, end)
+    return Schedule(
+        sync_every_minutes=every,
+        office_hours=hours,
+        working_days_only=_typed(raw, "working_days_only", bool, where, d.working_days_only),
+        alerts=_typed(raw, "alerts", bool, where, d.alerts),
+        alerts_at=(
+            _clock_time(raw["alerts_at"], f"{where}alerts_at")
+            if "alerts_at" in raw
+            else d.alerts_at
+        ),
+        run_at_start=_typed(raw, "run_at_start", bool, where, d.run_at_start),
+        failure_alert_after=_positive(raw, "failure_alert_after", where, d.failure_alert_after),
+    )
+
+
+def _logging(raw: dict[str, Any], base: Path) -> LogSettings:
+    where = "logging."
+    d = LogSettings()
+    _check_keys(raw, {"format", "file", "level", "max_megabytes", "backup_count"}, where)
+    fmt = _typed(raw, "format", str, where, d.format)
+    if fmt not in LOG_FORMATS:
+        raise ConfigError(f"« {fmt} » : text ou json attendu", f"{where}format")
+    level = _typed(raw, "level", str, where, d.level).upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"« {level} » : {', '.join(LOG_LEVELS)} attendu", f"{where}level")
+    size = _positive(raw, "max_megabytes", where, d.max_megabytes)
+    if size < 1:
+        raise ConfigError("au moins 1 (mégaoctet)", f"{where}max_megabytes")
+    return LogSettings(
+        format=fmt,
+        file=_path(base, raw, "file", where, "") if "file" in raw else None,
+        level=level,
+        max_megabytes=size,
+        backup_count=_positive(raw, "backup_count", where, d.backup_count),
+    )
+
+
 def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> Config:
     """Check a parsed TOML document; paths are relative to ``base`` (the config's folder)."""
-    _check_keys(raw, {"workspace", "sources", "rules", "calendar", "alerts", "smtp", "google"}, "")
-    for section in ("workspace", "rules", "calendar", "alerts", "smtp", "google"):
+    sections = ("workspace", "rules", "calendar", "alerts", "smtp", "google", "schedule", "logging")
+    _check_keys(raw, {"sources", *sections}, "")
+    for section in sections:
         if section in raw and not isinstance(raw[section], dict):
             raise ConfigError("doit être une section [" + section + "]", section)
     workspace = raw.get("workspace", {})
@@ -418,6 +521,8 @@ def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> C
         alerts=_alerts(raw.get("alerts", {}), base),
         smtp=_smtp(raw["smtp"]) if "smtp" in raw else None,
         google=_google(raw.get("google", {})),
+        schedule=_schedule(raw.get("schedule", {})),
+        logging=_logging(raw.get("logging", {}), base),
     )
 
 

@@ -45,7 +45,7 @@ def test_json_format_has_stable_keys(tmp_path: Path) -> None:
         "id": "BAS|plan_actions|plan d'actions|a1", "kind": "action", "role": "direct",
         "step": "2026-12-01/J-7", "service": "BAS", "title": "A1 – Afficher les horaires",
         "status": "Échéance proche", "due": "2026-12-01", "days": 5, "source": "BAS.xlsx",
-        "sheet": "Plan d'actions", "row": 2, "cell": None,
+        "sheet": "Plan d'actions", "row": 2, "cell": None, "url": None,
     }  # fmt: skip
 
 

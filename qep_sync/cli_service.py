@@ -1,0 +1,267 @@
+"""The service commands of ``qep-sync``: ``serve``, ``status`` and ``journal`` (registered on ``main``).
+
+Like the rest of the command line, each is one library call (``serve.Service``,
+``status.workspace_status``, ``journal.Journal``) plus printing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from qep_sync.cli import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    PARIS,
+    common_options,
+    format_option,
+    resolve_config,
+)
+from qep_sync.errors import UsageError
+from qep_sync.journal import Journal, RunRecord, export_csv, export_json
+from qep_sync.logs import secrets_of, setup_logging
+from qep_sync.status import Status, workspace_status
+
+STATUS_FR = {"running": "en cours", "ok": "réussi", "partial": "partiel", "error": "échec",
+             "interrupted": "interrompu"}  # fmt: skip
+KIND_FR = {"sync": "synchronisation", "alerts": "relances", "notice": "avertissement"}
+SERVE_FR = {"running": "en marche", "stopped": "arrêté", "silent": "ne répond plus"}
+
+
+def _no_today(command: str) -> None:
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("today") == click.core.ParameterSource.COMMANDLINE:
+        raise UsageError(
+            f"--today n'a pas de sens pour qep-sync {command} : chaque passage prend la date du jour"
+        )
+
+
+@click.command()
+@click.option(
+    "--no-initial-run",
+    is_flag=True,
+    help="Ne lance ni synchronisation ni relances au démarrage : attend l'heure prévue.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Format des journaux : text (lisible) ou json (un objet par ligne, pour un "
+    "collecteur). Défaut : [logging] format, sinon text.",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Journal tournant dans ce fichier, en plus de la sortie d'erreur (défaut : [logging] file).",
+)
+@common_options
+def serve(
+    no_initial_run: bool,
+    log_format: str | None,
+    log_file: Path | None,
+    config_path: Path | None,
+    today: dt.date,
+) -> None:
+    """Tourne en service : synchronise et relance selon [schedule], jusqu'à l'arrêt.
+
+    Une synchronisation toutes les sync_every_minutes pendant les heures ouvrées des jours
+    ouvrés, les relances chaque jour à alerts_at (heure de Paris), et les deux au
+    démarrage. La configuration est relue quand elle change (invalide : l'ancienne est
+    gardée). SIGTERM ou Ctrl-C l'arrêtent en quelques secondes, sans fichier à moitié écrit.
+    Un seul serve par espace de travail. Code de sortie : 0 arrêt demandé, 2 configuration
+    invalide ou serve déjà en marche.
+    """
+    from qep_sync.serve import Service, install_signal_handlers
+
+    _no_today("serve")
+    config = resolve_config(config_path)
+    settings = replace(
+        config.logging,
+        format=log_format or config.logging.format,
+        file=log_file or config.logging.file,
+    )
+    try:
+        logging_setup = setup_logging(settings, secrets=secrets_of(config))
+    except OSError as exc:
+        raise UsageError(f"fichier journal impossible à ouvrir ({settings.file}) : {exc}") from None
+    stop = threading.Event()
+    restore = install_signal_handlers(stop)
+    try:
+        service = Service(
+            config,
+            stop=stop,
+            run_at_start=False if no_initial_run else None,
+            on_reload=lambda new: logging_setup.redactor.add(*secrets_of(new)),
+        )
+        service.run()
+    finally:
+        restore()
+        logging_setup.close()
+    sys.exit(EXIT_OK)
+
+
+def _when(moment: dt.datetime | None, now: dt.datetime) -> str:
+    if moment is None:
+        return "—"
+    if moment.date() == now.date():
+        return f"aujourd'hui à {moment:%H:%M}"
+    if moment.date() == now.date() + dt.timedelta(days=1):
+        return f"demain à {moment:%H:%M}"
+    return f"le {moment:%d/%m/%Y à %H:%M}"
+
+
+def _run_line(run: RunRecord) -> str:
+    c = run.counts
+    parts = [f"{run.started:%d/%m %H:%M}", f"{KIND_FR.get(run.kind, run.kind):<15}",
+             f"{run.origin:<5}", f"{STATUS_FR.get(run.status, run.status):<10}"]  # fmt: skip
+    parts.append(f"{run.seconds:5.0f} s" if run.seconds is not None else "      ")
+    if run.kind == "sync":
+        facts = f"sources {c['sources_read']}/{c['sources']}"
+        if c["sources_failed"]:
+            facts += f", {c['sources_failed']} en échec"
+        if c["sources_skipped"]:
+            facts += f", {c['sources_skipped']} différées"
+        facts += f", {c['cells_written']} cellules"
+    elif run.kind == "alerts":
+        facts = f"{c['messages_sent']} courriels envoyés"
+        if c["messages_failed"]:
+            facts += f", {c['messages_failed']} en échec"
+    else:
+        facts = ""
+    line = "  " + " ".join(parts) + "  " + facts
+    if run.status in ("partial", "error", "interrupted") and run.message:
+        text = run.message if len(run.message) <= 160 else run.message[:159] + "…"
+        line += f"\n      {text}"
+    return line
+
+
+def render_status(st: Status, config_label: str) -> str:
+    now = st.now
+    mark = (
+        click.style("OK", fg="green", bold=True)
+        if st.health.healthy
+        else click.style("EN ALERTE", fg="red", bold=True)
+    )
+    lines = [click.style(f"qep-sync — état de {config_label}", bold=True), "",
+             f"Santé : {mark} — {st.health.message}"]  # fmt: skip
+    if not st.health.healthy:
+        lines.append(
+            f"  (seuil : 2 × l'intervalle de synchronisation, soit "
+            f"{st.health.limit_seconds / 60:.0f} min d'heures ouvrées)"
+        )
+    for kind, n in st.failures.items():
+        if n:
+            lines.append(f"Échecs consécutifs — {KIND_FR[kind]} : {n}")
+    for f in st.failing_sources:
+        lines.append(f"  source en échec : {f.get('source')} — {f.get('message')}")
+    lines.append("")
+    s = st.serve
+    if s is None:
+        lines.append("Service : qep-sync serve n'a jamais tourné dans cet espace de travail.")
+    else:
+        state = SERVE_FR[s.state]
+        if s.state == "running":
+            lines.append(f"Service : {state} depuis {_when(s.started, now)} "
+                         f"(pid {s.pid} sur {s.host})")  # fmt: skip
+            lines.append(f"Prochains passages : synchronisation {_when(s.next_sync, now)} ; "
+                         f"relances {_when(s.next_alerts, now)}")  # fmt: skip
+            if s.config_error:
+                lines.append(click.style(
+                    f"Configuration modifiée invalide (l'ancienne reste en service) : {s.config_error}",
+                    fg="red"))  # fmt: skip
+        elif s.state == "stopped":
+            lines.append(f"Service : {state} {_when(s.stopped, now)}")
+        else:
+            lines.append(f"Service : {state} (dernier signe de vie {_when(s.beat, now)}, pid "
+                         f"{s.pid} sur {s.host}) : arrêté brutalement ou bloqué ?")  # fmt: skip
+    lines += ["", "Derniers passages :"]
+    lines += [_run_line(r) for r in st.runs] or ["  aucun"]
+    return "\n".join(lines) + "\n"
+
+
+@click.command()
+@click.option(
+    "--runs",
+    "count",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="Nombre de derniers passages montrés.",
+)
+@format_option
+@common_options
+def status(count: int, fmt: str, config_path: Path | None, today: dt.date) -> None:
+    """Montre l'état du service : santé, prochains passages, derniers passages.
+
+    Code de sortie (pour la supervision) : 0 si la dernière synchronisation réussie date de
+    moins de 2 fois l'intervalle (en heures ouvrées), 1 sinon, 2 si la configuration est
+    invalide.
+    """
+    config = resolve_config(config_path)
+    st = workspace_status(config, dt.datetime.now(PARIS), runs=count)
+    if fmt == "json":
+        click.echo(json.dumps(st.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_status(st, str(config.path)), nl=False)
+    sys.exit(EXIT_OK if st.health.healthy else EXIT_FINDINGS)
+
+
+def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"date attendue sous la forme AAAA-MM-JJ, « {value} » trouvé"
+        ) from None
+
+
+@click.command("journal")
+@click.option("--since", callback=_since, metavar="AAAA-MM-JJ",
+              help="Passages commencés ce jour-là ou après (heure de Paris) ; défaut : tous.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True, help="csv (une ligne par passage) ou json.")  # fmt: skip
+@click.option("--kind", type=click.Choice(["sync", "alerts", "notice"]), default=None,
+              help="Seulement ce type de passage.")  # fmt: skip
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Écrit l'export dans ce fichier plutôt qu'à l'écran.")  # fmt: skip
+@common_options
+def journal_command(
+    since: dt.date | None,
+    fmt: str,
+    kind: str | None,
+    output: Path | None,
+    config_path: Path | None,
+    today: dt.date,
+) -> None:
+    """Exporte le journal des passages (synchronisations, relances), pour un audit.
+
+    Une ligne par passage : début, fin, origine (serve ou cli), état, sources lues,
+    différées et en échec, anomalies, cellules écrites, courriels envoyés, message, détail.
+    Heures de Paris.
+    """
+    config = resolve_config(config_path)
+    start = dt.datetime.combine(since, dt.time(), tzinfo=PARIS) if since else None
+    with Journal.of(config, readonly=True) as journal:
+        runs = journal.runs(since=start, kind=kind, newest_first=False)
+    text = export_csv(runs) if fmt == "csv" else export_json(runs, since)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"écriture impossible de {output} : {exc}") from None
+    click.echo(f"{len(runs)} passages exportés dans {output}", err=True)
+
+
+COMMANDS: list[Any] = [serve, status, journal_command]
