@@ -126,12 +126,18 @@ class AlertStore:
 @contextmanager
 def run_lock(state_dir: Path) -> Iterator[None]:
     """Only one sending run at a time; released when the run ends, or the process dies."""
-    state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / LOCK_NAME
-    with closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as lock:
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        lock_db = sqlite3.connect(path, timeout=0, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise MailError(f"dossier d'état inutilisable ({state_dir}) : {exc}") from None
+    with closing(lock_db) as lock:
         try:
             lock.execute("BEGIN EXCLUSIVE")
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise MailError(f"dossier d'état inutilisable ({state_dir}) : {exc}") from None
             raise MailError(
                 "une autre exécution des relances est en cours (qep-sync serve ou alerts) ; "
                 f"réessayez quand elle sera finie (verrou : {path})"
