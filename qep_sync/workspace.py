@@ -20,7 +20,15 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from qep_sync.config import CONFIG_NAME, CONSOLIDATED_NAME, Alerts, Config, Rules
+from qep_sync.config import (
+    CONFIG_NAME,
+    CONSOLIDATED_NAME,
+    Alerts,
+    Config,
+    LogSettings,
+    Rules,
+    Schedule,
+)
 from qep_sync.errors import QepSyncError, UsageError
 from qep_sync.specs import Field, TrackerSpec, load_specs
 from qep_sync.text import a1, column_letter
@@ -317,6 +325,19 @@ def config_text(plan: WorkspacePlan, today: dt.date) -> str:
         '# security = "starttls"   # starttls, tls ou none',
         '# user = "prefqualite"',
         '# password_env = "QEP_SMTP_PASSWORD"',
+        "",
+        "# Service (qep-sync serve) : valeurs par défaut ci-dessous, heures de Paris.",
+        "[schedule]",
+        f"sync_every_minutes = {Schedule().sync_every_minutes}",
+        f'office_hours = ["{Schedule().office_hours[0]:%H:%M}", "{Schedule().office_hours[1]:%H:%M}"]',
+        f"working_days_only = {str(Schedule().working_days_only).lower()}",
+        f'alerts_at = "{Schedule().alerts_at:%H:%M}"   # relances une fois par jour',
+        f"failure_alert_after = {Schedule().failure_alert_after}   # échecs d'affilée avant de prévenir",
+        "",
+        "# Journal du service : texte (ou json pour un collecteur de journaux), fichier tournant.",
+        "[logging]",
+        f'format = "{LogSettings().format}"',
+        '# file = "journaux/qep-sync.log"',
         "",
         "# Sources : un bloc [[sources]] par classeur. service = code court et unique (lettres,",
         "# chiffres, . _ -), name = nom complet, xlsx = chemin du classeur. Les onglets sont",

@@ -18,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from qep_sync.check import run_check
 from qep_sync.cli import main
-from qep_sync.config import DEFAULT_DELAIS, Rules, load_config
+from qep_sync.config import DEFAULT_DELAIS, LogSettings, Rules, Schedule, load_config
 from qep_sync.errors import QepSyncError
 from qep_sync.specs import load_specs
 from qep_sync.workspace import (
@@ -173,6 +173,9 @@ def test_the_config_is_commented_and_holds_the_defaults(blank):
     assert config.consolidated == folder.resolve() / "Consolidation qualité.xlsx"
     assert config.alerts.quality_lead == "prefqualite@doubs.gouv.fr"
     assert config.smtp is None
+    assert config.schedule == Schedule()  # serve's defaults, written out to be found and changed
+    assert config.logging == LogSettings()
+    assert "[schedule]" in text and "[logging]" in text
     services = {s.service: s for s in config.sources}
     for s in SERVICES:
         assert services[s.code].name == s.name
