@@ -96,7 +96,18 @@ def read_source(
                 f"aucun onglet de suivi reconnu (onglets : {titles}) ; nommez l'onglet comme le suivi "
                 "(par exemple « Plan d'actions ») ou indiquez-le dans la configuration (sources.sheets)"
             )
+    _free_rows(run)
     return run
+
+
+def _free_rows(run: SourceRun) -> None:
+    """Keep what write-back needs and let the raw rows go: memory stays flat with sources."""
+    for table in run.tables:
+        table.sheet.keep()
+        table.sheet.rows = []
+    if run.book is not None:
+        for sheet in run.book.sheets:
+            sheet.rows = []
 
 
 def _needs_percent(spec: TrackerSpec) -> bool:

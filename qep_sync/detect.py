@@ -37,10 +37,50 @@ class TrackerSheet:
     rows: list[tuple[int, list[Any]]] = field(default_factory=list)  # (sheet row, cells)
     missing: list[str] = field(default_factory=list)  # required fields whose column is absent
     total_rows: list[int] = field(default_factory=list)  # « Total » rows under the data
+    kept: Kept | None = None  # what write-back needs once the raw rows are freed
 
     @property
     def title(self) -> str:
         return self.sheet.title
+
+    @property
+    def anchor_columns(self) -> list[int]:
+        """Columns that identify rows: the key fields, else the required ones."""
+        names = self.spec.key or tuple(f.name for f in self.spec.required)
+        return [self.columns[n] for n in names if n in self.columns]
+
+    def keep(self) -> Kept:
+        """Take from the raw rows what planning the write-back needs, so they can be freed."""
+        rows = self.sheet.rows
+        owned: dict[int, dict[int, Any]] = {col: {} for col in self.owned.values()}
+        occupied: set[int] = set()
+        for i in range(max(self.header_row - 2, 0), len(rows)):
+            row = rows[i]
+            for col in range(self.last_header_col + 1, len(row)):
+                if not _blank(row[col]):
+                    occupied.add(col)
+            if i + 1 > self.header_row:  # owned columns sit in the header, so at or before its end
+                for col, cells in owned.items():
+                    if col < len(row) and not _blank(row[col]):
+                        cells[i + 1] = row[col]
+        anchors = {}
+        for col in self.anchor_columns:
+            values = [r[col] if col < len(r) else "" for r in rows]
+            while values and (values[-1] is None or values[-1] == ""):
+                values.pop()
+            anchors[col] = values
+        self.kept = Kept(owned, occupied, len(rows), anchors)
+        return self.kept
+
+
+@dataclass
+class Kept:
+    """A sheet's raw content reduced to what sync needs after validation."""
+
+    owned: dict[int, dict[int, Any]]  # existing owned column -> {row: non-empty value}
+    occupied: set[int]  # columns right of the header holding anything, from the row above it
+    row_count: int
+    anchors: dict[int, list[Any]]  # anchor column -> its values from row 1, trailing blanks cut
 
 
 def _header_score(spec: TrackerSpec, row: list[Any]) -> tuple[int, int]:

@@ -85,10 +85,6 @@ def _same(current: Any, wanted: Any) -> bool:
     return isinstance(current, str) and current == wanted
 
 
-def _column_is_free(rows: list[list[Any]], col: int, from_row: int) -> bool:
-    return all(col >= len(r) or is_empty(r[col]) for r in rows[max(from_row - 2, 0) :])
-
-
 def _width(spec: TrackerSpec, name: str, title: str) -> float:
     if name == "controle":
         return CONTROL_WIDTH
@@ -100,7 +96,7 @@ def plan_sheet(table: Table, values: dict[int, tuple[Any, ...]]) -> SheetPatch:
     """The owned cells of one sheet that differ from what the sheet holds now."""
     ts = table.sheet
     spec = ts.spec
-    rows = ts.sheet.rows
+    kept = ts.kept or ts.keep()
     names = [c.name for c in spec.computed] + ["controle"]
     titles = [c.title for c in spec.computed] + [CONTROL_TITLE]
     patch = SheetPatch(ts.title, ts.sheet.part or "", ts.header_row)
@@ -110,7 +106,7 @@ def plan_sheet(table: Table, values: dict[int, tuple[Any, ...]]) -> SheetPatch:
         if name in ts.owned:
             positions[name] = ts.owned[name]
             continue
-        while next_col in ts.owned.values() or not _column_is_free(rows, next_col, ts.header_row):
+        while next_col in ts.owned.values() or next_col in kept.occupied:
             next_col += 1  # never write over anything a user put beside the table
         positions[name] = next_col
         patch.headers[next_col] = title
@@ -118,22 +114,18 @@ def plan_sheet(table: Table, values: dict[int, tuple[Any, ...]]) -> SheetPatch:
         next_col += 1
     kinds = {c.name: c.type for c in spec.computed}
     patch.date_columns = {positions[n] for n in names if kinds.get(n) == "date"}
-    identifying = spec.key or tuple(f.name for f in spec.required)
-    patch.anchors = [ts.columns[n] for n in identifying if n in ts.columns]
+    patch.anchors = dict(kept.anchors)
     for row, row_values in values.items():
-        cells = rows[row - 1]
         for name, wanted in zip(names, row_values, strict=True):
             col = positions[name]
-            current = cells[col] if col < len(cells) else None
+            current = kept.owned.get(col, {}).get(row)
             if not _same(current, wanted):
                 patch.cells[(row, col)] = wanted
     skip = set(values) | set(ts.total_rows)
-    for i in range(ts.header_row, len(rows)):
-        if i + 1 in skip:
-            continue
-        for col in ts.owned.values():  # stale values left in rows that no longer hold data
-            if col < len(rows[i]) and not is_empty(rows[i][col]):
-                patch.cells[(i + 1, col)] = None
+    for col, cells in kept.owned.items():  # stale values left in rows that no longer hold data
+        for row in cells:
+            if row not in skip:
+                patch.cells[(row, col)] = None
     return patch
 
 

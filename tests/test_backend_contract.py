@@ -64,6 +64,10 @@ class Side:
     def insert_row_before_write(self, sheet: str, at: int) -> None:
         raise NotImplementedError
 
+    def type_cells(self, sheet: str, cells: dict[str, Any]) -> None:
+        """A person edits cells (None empties one) and saves."""
+        raise NotImplementedError
+
 
 class XlsxSide(Side):
     name = "xlsx"
@@ -96,6 +100,14 @@ class XlsxSide(Side):
 
         self._patch = (xlsx, original)
         xlsx.write_back = edit_then_write  # type: ignore[assignment]
+
+    def type_cells(self, sheet: str, cells: dict[str, Any]) -> None:
+        import openpyxl
+
+        book = openpyxl.load_workbook(self.path)
+        for ref, value in cells.items():
+            book[sheet][ref] = value
+        book.save(self.path)
 
     def undo(self) -> None:
         if hasattr(self, "_patch"):
@@ -137,6 +149,10 @@ class SheetSide(Side):
                 ])  # fmt: skip
 
         self.server.on_request("batchGet", person_edits, times=2)
+
+    def type_cells(self, sheet: str, cells: dict[str, Any]) -> None:
+        for ref, value in cells.items():
+            self.server.set_cell(KEY, sheet, ref, value)
 
     def undo(self) -> None:
         pass
@@ -237,3 +253,18 @@ def test_rows_inserted_between_read_and_write_get_no_misplaced_status(side: Side
     plan = side.grid(PLAN)
     assert _cell(plan, "A5") == "A9" and _cell(plan, "H5") == "Dans les temps"
     assert _cell(plan, "A6") == "A2" and _cell(plan, "H6") == "Terminée"
+
+
+def test_a_row_emptied_by_a_person_loses_its_computed_cells_but_a_total_row_keeps_its_own(
+    side: Side,
+) -> None:
+    run_sync(side.config(), TODAY)
+    assert _cell(side.grid(PLAN), "H4") == "Échéance proche"
+    side.type_cells(PLAN, {"A4": None, "B4": None, "C4": None, "D4": None, "F4": None,
+                           "A9": "Total", "H9": "2 en retard"})  # fmt: skip
+    run = run_sync(side.config(), TODAY)
+    assert run.writes[0].status == "written"
+    plan = side.grid(PLAN)
+    assert _cell(plan, "G4") is None and _cell(plan, "H4") is None  # stale values cleared
+    assert _cell(plan, "H9") == "2 en retard"  # a total row is the person's, not qep-sync's
+    assert _cell(plan, "H5") == "Terminée"  # the other rows keep theirs

@@ -265,14 +265,6 @@ def _anchor_ranges(patch: SheetPatch) -> list[str]:
     return [f"{quote(patch.title)}!{column_letter(c)}:{column_letter(c)}" for c in patch.anchors]
 
 
-def _column(rows: list[list[Any]], col: int, start: int) -> list[Any]:
-    """A column's values from sheet row ``start`` down, trailing blanks dropped."""
-    out = [r[col] if col < len(r) else "" for r in rows[start - 1 :]]
-    while out and out[-1] in ("", None):
-        out.pop()
-    return out
-
-
 def _rows_moved(data: SpreadsheetData, patches: list[SheetPatch]) -> set[str]:
     """Titles of tabs whose anchor columns changed since the read (rows inserted, sorted...)."""
     ranges = [r for p in patches for r in _anchor_ranges(p)]
@@ -283,14 +275,12 @@ def _rows_moved(data: SpreadsheetData, patches: list[SheetPatch]) -> set[str]:
     )
     blocks: Iterator[dict[str, Any]] = iter(fresh.get("valueRanges", []))
     moved = set()
-    read = {s.title: s.rows for s in data.sheets}
     for patch in patches:
-        for col in patch.anchors:
+        for before in patch.anchors.values():
             block = next(blocks, {})
             now = list((block.get("values") or [[]])[0])
             while now and now[-1] in ("", None):
                 now.pop()
-            before = _column(read.get(patch.title, []), col, 1)
             if now != before:
                 moved.add(patch.title)
     return moved
@@ -404,8 +394,8 @@ def write_spreadsheet(data: SpreadsheetData, patches: list[SheetPatch]) -> list[
         if any(p.headers for p in todo):
             requests_: list[dict[str, Any]] = []
             for p in todo:
-                rows = len(next((s.rows for s in data.sheets if s.title == p.title), []))
-                requests_ += _structure_requests(data.tabs[p.title], p, rows)
+                last_row = max((row for row, _ in p.cells), default=p.header_row)
+                requests_ += _structure_requests(data.tabs[p.title], p, last_row)
             http.batch_update(data.key, {"requests": requests_})
         else:
             body = {

@@ -52,7 +52,8 @@ class SheetPatch:
     cells: dict[tuple[int, int], Any] = field(default_factory=dict)  # (row, col) -> value
     widths: dict[int, float] = field(default_factory=dict)  # new owned columns: col -> width
     date_columns: set[int] = field(default_factory=set)  # owned columns that hold dates
-    anchors: list[int] = field(default_factory=list)  # columns that identify rows (key fields)
+    # Columns that identify rows (key fields) -> their values as read, from row 1 down.
+    anchors: dict[int, list[Any]] = field(default_factory=dict)
 
     @property
     def changed(self) -> int:
