@@ -155,17 +155,17 @@ def sync_source(
         table.computed = compute_table(table, today, config.rules, cal)
         patch = plan_sheet(table, table.computed)
         if patch.changed:
-            patches.append((patch, table))
-    result.cells = sum(p.changed for p, _ in patches)
+            patches.append(patch)
+    result.cells = sum(p.changed for p in patches)
     if dry_run:
         result.status = "planned" if patches else "unchanged"
-        for patch, _ in patches:
+        for patch in patches:
             result.changes.extend(_describe(patch))
         return result
     if not patches:
         result.status = "unchanged"
         return result
-    missing = [p.title for p, _ in patches if not p.part]
+    missing = [p.title for p in patches if not p.part]
     if missing:
         result.status, result.message = (
             "failed",
@@ -173,7 +173,7 @@ def sync_source(
         )
         return result
     try:
-        warnings = run.book.write([p for p, _ in patches])
+        warnings = run.book.write(patches)
         result.status = "written"
         for text in warnings:  # parts skipped this run (a tab whose rows moved), retried next
             result.message = text
