@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from qep_sync.errors import QepSyncError
+from qep_sync.statefiles import open_state_db
 
 if TYPE_CHECKING:
     from qep_sync.alerts.job import AlertRun
@@ -141,21 +142,10 @@ class Journal:
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
-        self._db: sqlite3.Connection | None = None
-        try:
-            if readonly:
-                if path.is_file():
-                    self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-            else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(path, timeout=30)
-                self._db.executescript(_SCHEMA)
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
-                )
-                self._db.commit()
-        except (sqlite3.Error, OSError) as exc:
-            raise JournalError(f"journal des passages illisible ({path}) : {exc}") from None
+        self._db: sqlite3.Connection | None = open_state_db(
+            path, _SCHEMA, SCHEMA_VERSION, readonly=readonly,
+            error=lambda why: JournalError(f"journal des passages illisible ({why})"),
+        )  # fmt: skip
 
     @classmethod
     def of(cls, config: Config, *, readonly: bool = False) -> Journal:

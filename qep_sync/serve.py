@@ -37,11 +37,10 @@ import logging
 import os
 import signal
 import socket
-import sqlite3
 import threading
 import types
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -69,6 +68,7 @@ from qep_sync.journal import (
 )
 from qep_sync.logs import Redactor, log_event, secrets_of
 from qep_sync.office_hours import PARIS, calendar_of, in_office_hours, next_office_run
+from qep_sync.statefiles import exclusive_lock
 from qep_sync.sync import run_sync
 
 LOCK_NAME = "serve.lock"
@@ -141,33 +141,21 @@ def _describe_holder(state_dir: Path) -> str:
     )
 
 
-@contextmanager
-def serve_lock(state_dir: Path) -> Iterator[None]:
+def serve_lock(state_dir: Path) -> AbstractContextManager[None]:
     """Held while serve runs; a second serve of the same workspace gets a UsageError."""
     path = state_dir / LOCK_NAME
-    try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(path, timeout=0, isolation_level=None)
-    except (OSError, sqlite3.Error) as exc:
-        raise UsageError(f"dossier d'état inaccessible ({state_dir}) : {exc}") from None
-    with closing(connection) as lock:
-        try:
-            lock.execute("BEGIN EXCLUSIVE")
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc):
-                raise UsageError(
-                    f"dossier d'état inaccessible ({state_dir}) : {exc} ; vérifiez les droits du "
-                    "compte du service sur workspace.state_dir"
-                ) from None
-            raise UsageError(
-                f"qep-sync serve tourne déjà pour cet espace de travail{_describe_holder(state_dir)} ; "
-                f"un seul à la fois (verrou : {path}). Arrêtez l'autre (systemctl stop qep-sync) "
-                "ou voyez son état avec qep-sync status"
-            ) from None
-        try:
-            yield
-        finally:
-            lock.execute("ROLLBACK")
+    return exclusive_lock(
+        path,
+        busy=lambda: UsageError(
+            f"qep-sync serve tourne déjà pour cet espace de travail{_describe_holder(state_dir)} ; "
+            f"un seul à la fois (verrou : {path}). Arrêtez l'autre (systemctl stop qep-sync) "
+            "ou voyez son état avec qep-sync status"
+        ),
+        unusable=lambda why: UsageError(
+            f"dossier d'état inaccessible ({state_dir}) : {why} ; vérifiez les droits du "
+            "compte du service sur workspace.state_dir"
+        ),
+    )
 
 
 # ---------------------------------------------------------------- the jobs

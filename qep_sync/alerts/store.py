@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from qep_sync.errors import MailError
+from qep_sync.statefiles import exclusive_lock, open_state_db
 
 STORE_NAME = "alerts.sqlite"
 LOCK_NAME = "alerts.lock"
@@ -58,21 +59,10 @@ class AlertStore:
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
         self.readonly = readonly
-        self._db: sqlite3.Connection | None = None
-        try:
-            if readonly:
-                if path.is_file():
-                    self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-            else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(path, timeout=30)
-                self._db.executescript(_SCHEMA)
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
-                )
-                self._db.commit()
-        except (sqlite3.Error, OSError) as exc:
-            raise MailError(f"registre des relances illisible ({path}) : {exc}") from None
+        self._db: sqlite3.Connection | None = open_state_db(
+            path, _SCHEMA, SCHEMA_VERSION, readonly=readonly,
+            error=lambda why: MailError(f"registre des relances illisible ({why})"),
+        )  # fmt: skip
 
     def close(self) -> None:
         if self._db is not None:
@@ -123,26 +113,14 @@ class AlertStore:
         return int(self._db.execute("SELECT COUNT(*) FROM sent").fetchone()[0])
 
 
-@contextmanager
-def run_lock(state_dir: Path) -> Iterator[None]:
+def run_lock(state_dir: Path) -> AbstractContextManager[None]:
     """Only one sending run at a time; released when the run ends, or the process dies."""
     path = state_dir / LOCK_NAME
-    try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        lock_db = sqlite3.connect(path, timeout=0, isolation_level=None)
-    except (OSError, sqlite3.Error) as exc:
-        raise MailError(f"dossier d'état inutilisable ({state_dir}) : {exc}") from None
-    with closing(lock_db) as lock:
-        try:
-            lock.execute("BEGIN EXCLUSIVE")
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise MailError(f"dossier d'état inutilisable ({state_dir}) : {exc}") from None
-            raise MailError(
-                "une autre exécution des relances est en cours (qep-sync serve ou alerts) ; "
-                f"réessayez quand elle sera finie (verrou : {path})"
-            ) from None
-        try:
-            yield
-        finally:
-            lock.execute("ROLLBACK")
+    return exclusive_lock(
+        path,
+        busy=lambda: MailError(
+            "une autre exécution des relances est en cours (qep-sync serve ou alerts) ; "
+            f"réessayez quand elle sera finie (verrou : {path})"
+        ),
+        unusable=lambda why: MailError(f"dossier d'état inutilisable ({state_dir}) : {why}"),
+    )
