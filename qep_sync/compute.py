@@ -27,6 +27,13 @@ def _valid(table: Table, row: int, *names: str) -> bool:
     return not any((row, n) in table.invalid for n in names)
 
 
+def _by_days(days: int, window: int, past: str, near: str, later: str) -> str:
+    """§3.1 rule 1: past means strictly before today; « within N days » is 0 ≤ days ≤ N."""
+    if days < 0:
+        return past
+    return near if days <= window else later
+
+
 def plan_actions(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCalendar) -> Values:
     state, due = t.value(row, "etat"), t.value(row, "echeance")
     if state == "Fait":
@@ -36,12 +43,9 @@ def plan_actions(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingC
     if state is None or due is None:
         return {}
     days = (due - today).days
-    if days < 0:
-        status = "En retard"
-    elif days <= rules.echeance_proche_jours:
-        status = "Échéance proche"
-    else:
-        status = "Dans les temps"
+    status = _by_days(
+        days, rules.echeance_proche_jours, "En retard", "Échéance proche", "Dans les temps"
+    )
     return {"jours_restants": days, "statut": status}
 
 
@@ -72,12 +76,7 @@ def documents(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCale
         return {"statut": "Valide"}
     due = min(candidates)
     days = (due - today).days
-    if days < 0:
-        status = "Caduc"
-    elif days <= rules.document_alerte_jours:
-        status = "À renouveler"
-    else:
-        status = "Valide"
+    status = _by_days(days, rules.document_alerte_jours, "Caduc", "À renouveler", "Valide")
     return {"prochaine_echeance": due, "jours_restants": days, "statut": status}
 
 
