@@ -9,11 +9,14 @@ from the sheet XML only where a tracker needs them.
 from __future__ import annotations
 
 import copy
+import ctypes
 import datetime as dt
+import errno
 import os
 import re
 import shutil
 import struct
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,7 +249,7 @@ def write_back(workbook: WorkbookData, patches: list[SheetPatch]) -> int:
                 os.fsync(fh.fileno())
         shutil.copymode(path, tmp)
         _check_unchanged(workbook)
-        os.replace(tmp, path)
+        _replace_if_unchanged(tmp, path, workbook)
     except SkippedWrite:
         tmp.unlink(missing_ok=True)
         raise
@@ -258,6 +261,49 @@ def write_back(workbook: WorkbookData, patches: list[SheetPatch]) -> int:
         raise WriteBackError(f"{path.name} : écriture impossible ({exc})") from None
     _fsync_dir(path.parent)
     return sum(p.changed for p in patches)
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    if sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]  # fmt: skip
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False  # a filesystem (SMB, some FUSE) or kernel without it
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
+
+
+def _replace_if_unchanged(tmp: Path, path: Path, workbook: WorkbookData) -> None:
+    """Put the new file in place, unless someone saved the workbook in the meantime.
+
+    Where the system can swap two files atomically, the swap comes first and the file it
+    displaced is checked after: a save that slipped in after the last check is put back and
+    nothing of it is lost. Elsewhere, os.replace right after the check leaves a window of
+    microseconds.
+    """
+    if not _exchange(tmp, path):
+        os.replace(tmp, path)
+        return
+    displaced = tmp.stat()  # what was at ``path`` an instant ago
+    if (displaced.st_mtime_ns, displaced.st_size) != (workbook.mtime_ns, workbook.size):
+        _exchange(tmp, path)  # put the person's save back, drop ours
+        tmp.unlink(missing_ok=True)
+        raise SkippedWrite(
+            "classeur modifié pendant l'écriture : non modifié, nouvel essai au prochain passage"
+        )
+    tmp.unlink()
 
 
 def _has_formulas(zin: zipfile.ZipFile, new_parts: dict[str, bytes]) -> bool:
