@@ -175,8 +175,8 @@ def sync_source(
     try:
         warnings = run.book.write(patches)
         result.status = "written"
+        result.message = " ; ".join(warnings)
         for text in warnings:  # parts skipped this run (a tab whose rows moved), retried next
-            result.message = text
             run.report.findings.append(
                 Finding(src.label, src.service, "", "", "", "", text, Severity.WARNING)
             )
