@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from qep_sync.alerts import run_alerts
     from qep_sync.alerts.job import _compute
-    from qep_sync.check import run_check
+    from qep_sync.jobs.check import run_check
 
     config_path = generate(args.out, args.services, args.letters)
     today = REFERENCE_DAY

@@ -34,7 +34,7 @@ from gsheet_helpers import client_for, make_service_account_key  # noqa: E402
 from sheets_server import SheetsServer  # noqa: E402
 
 from qep_sync.config import parse_config  # noqa: E402
-from qep_sync.sync import plan_sheet, run_sync  # noqa: E402
+from qep_sync.jobs.sync import plan_sheet, run_sync  # noqa: E402
 
 KEY_ENV = "QEP_BENCH_GOOGLE_KEY"
 

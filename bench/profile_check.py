@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     config_path = generate(args.out.resolve(), args.services, args.letters, args.seed)
-    from qep_sync.check import run_check
     from qep_sync.config import load_config
+    from qep_sync.jobs.check import run_check
 
     config = load_config(config_path)
     if args.pyinstrument:

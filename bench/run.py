@@ -117,8 +117,8 @@ def calamine_read(config: Path) -> Work:
 
 @measurement("check", "qep-sync check (run_check)")
 def check(config: Path) -> Work:
-    from qep_sync.check import run_check
     from qep_sync.config import load_config
+    from qep_sync.jobs.check import run_check
 
     def work() -> dict[str, Any]:
         report = run_check(load_config(config), REFERENCE_DAY).report
@@ -148,7 +148,7 @@ def _fresh_copy(config: Path) -> Path:
 def _planned_cells(config: Path) -> dict[Path, list[tuple[str, int, int, Any]]]:
     """Per workbook, the owned cells the first sync sets: (sheet, row, col 0-based, value)."""
     from qep_sync.config import load_config
-    from qep_sync.sync import plan_sheet, run_sync
+    from qep_sync.jobs.sync import plan_sheet, run_sync
 
     dry = run_sync(load_config(config), REFERENCE_DAY, dry_run=True)
     cells: dict[Path, list[tuple[str, int, int, Any]]] = {}
@@ -183,7 +183,7 @@ def naive_roundtrip(config: Path) -> Work:
 
 def _sync_work(config: Path) -> Work:
     from qep_sync.config import load_config
-    from qep_sync.sync import run_sync
+    from qep_sync.jobs.sync import run_sync
 
     def work() -> dict[str, Any]:
         run = run_sync(load_config(config), REFERENCE_DAY)

@@ -18,9 +18,9 @@ from conftest import TODAY, make_workbook
 from gsheet_helpers import make_service_account_key
 from sheets_server import SheetsServer
 
-from qep_sync.check import run_check
 from qep_sync.config import Config, parse_config
-from qep_sync.sync import run_sync
+from qep_sync.jobs.check import run_check
+from qep_sync.jobs.sync import run_sync
 
 KEY = "1qepSyncContractTestSpreadsheet0001"
 KEY_ENV = "QEP_TEST_GOOGLE_KEY"

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from conftest import GOOD_PLAN_ROWS, TODAY, make_good_workbook, make_workbook
 from msoffcrypto.format.ooxml import OOXMLFile
 
-from qep_sync.check import run_check
 from qep_sync.cli import main
 from qep_sync.config import Config, Source
-from qep_sync.report import Severity, SheetSummary, SourceReport
+from qep_sync.core.findings import Severity, SheetSummary, SourceReport
+from qep_sync.jobs.check import run_check
 
 BILLION_LAUGHS = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE worksheet [\n <!ENTITY lol "lol">\n'

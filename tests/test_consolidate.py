@@ -20,11 +20,11 @@ import openpyxl
 import pytest
 from conftest import TODAY, Percent, make_workbook
 
-from qep_sync.backends.xlsx_summary import build_consolidated
 from qep_sync.config import parse_config
-from qep_sync.consolidate import SHEETS, consolidated_level
-from qep_sync.report import Severity
-from qep_sync.sync import SyncRun, run_sync
+from qep_sync.core.findings import Severity
+from qep_sync.jobs.consolidate import SHEETS, consolidated_level
+from qep_sync.jobs.consolidated_workbook import build_consolidated
+from qep_sync.jobs.sync import SyncRun, run_sync
 
 D = dt.date
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

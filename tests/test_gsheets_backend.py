@@ -22,11 +22,11 @@ from gsheet_helpers import CLIENT_EMAIL, make_service_account_key
 from sheets_server import SheetsServer
 
 from qep_sync.backends.gsheets import read_spreadsheet
-from qep_sync.check import run_check
 from qep_sync.cli import main
 from qep_sync.config import Config, Google, parse_config
 from qep_sync.errors import SourceError
-from qep_sync.sync import run_sync
+from qep_sync.jobs.check import run_check
+from qep_sync.jobs.sync import run_sync
 
 KEY = "1qepSyncGoogleBackendSpreadsheet01"
 OTHER = "1qepSyncGoogleBackendSpreadsheet02"
@@ -244,7 +244,7 @@ def test_source_error_names_the_label_not_the_key_contents(server: SheetsServer)
 
 def test_demo_with_one_google_sheets_service(server: SheetsServer, tmp_path: Path) -> None:
     """The demo workspace, with BRCIE moved to a Google Sheet: same anomalies, synced, consolidated."""
-    from qep_sync.demo_data import planted_anomalies
+    from qep_sync.workspace.demo_data import planted_anomalies
 
     folder = tmp_path / "demo"
     runner = CliRunner()

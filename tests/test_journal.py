@@ -17,8 +17,8 @@ from conftest import make_good_workbook
 
 from qep_sync.cli import main
 from qep_sync.config import load_config
-from qep_sync.journal import COUNTS, Journal, Summary, export_csv
-from qep_sync.status import health, serve_state, workspace_status
+from qep_sync.service.journal import COUNTS, Journal, Summary, export_csv
+from qep_sync.service.status import health, serve_state, workspace_status
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -201,7 +201,7 @@ def test_status_shows_the_serve_heartbeat_and_the_next_runs(tmp_path: Path) -> N
     assert data["failing_sources"] == [{"source": "BAS.xlsx", "message": "illisible"}]
     assert data["serve"]["next_alerts"] == "2026-11-17T08:30:00+01:00"
 
-    from qep_sync.cli_service import render_status
+    from qep_sync.cli.service import render_status
 
     text = click.unstyle(render_status(status, "qep-sync.toml"))
     assert "Santé : EN ALERTE — aucune synchronisation réussie dans le journal" in text

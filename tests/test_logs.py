@@ -16,11 +16,11 @@ import pytest
 from alerts_support import CLAIRE, Recorder, make_alerts_workspace, password_checker, smtp_server
 from gsheet_helpers import make_service_account_key
 
-from qep_sync.check import Progress
 from qep_sync.config import Config, LogSettings, load_config
-from qep_sync.journal import Journal, Summary
-from qep_sync.logs import MASK, Redactor, log_event, secrets_of, setup_logging
-from qep_sync.serve import Service, WorkspaceJobs
+from qep_sync.jobs.check import Progress
+from qep_sync.service.journal import Journal, Summary
+from qep_sync.service.logs import MASK, Redactor, log_event, secrets_of, setup_logging
+from qep_sync.service.serve import Service, WorkspaceJobs
 
 PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "Mot-de-passe-SMTP_tr3s-secret"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from qep_sync.parsing import (
+from qep_sync.core.parsing import (
     Measure,
     Unreadable,
     parse_boolean,

@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 from conftest import PLAN_HEADER, TODAY, Percent, make_workbook
 
-from qep_sync.check import CheckRun, run_check
 from qep_sync.config import Config, Source
-from qep_sync.report import Finding, Severity
+from qep_sync.core.findings import Finding, Severity
+from qep_sync.jobs.check import CheckRun, run_check
 
 # plan_row() keyword -> PLAN_HEADER column
 PLAN_KEYS = {

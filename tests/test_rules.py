@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from conftest import TODAY, Percent, make_workbook
 
-from qep_sync.check import run_check
-from qep_sync.compute import compute_table, control_text
 from qep_sync.config import DEFAULT_DELAIS, Rules, config_for_files, parse_config
-from qep_sync.report import Finding, Severity
-from qep_sync.sync import run_sync
+from qep_sync.core.compute import compute_table, control_text
+from qep_sync.core.findings import Finding, Severity
+from qep_sync.jobs.check import run_check
+from qep_sync.jobs.sync import run_sync
 from qep_sync.workdays import WorkingCalendar
 
 D = dt.date

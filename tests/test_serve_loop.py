@@ -23,11 +23,11 @@ import pytest
 from alerts_support import CLAIRE, make_alerts_workspace
 from conftest import make_good_workbook
 
-from qep_sync.check import Progress
 from qep_sync.config import Config, Schedule, load_config
-from qep_sync.journal import Journal, Stopped, Summary
-from qep_sync.office_hours import in_office_hours, next_office_run, office_seconds_between
-from qep_sync.serve import Service, scheduler_clock
+from qep_sync.jobs.check import Progress
+from qep_sync.service.journal import Journal, Stopped, Summary
+from qep_sync.service.office_hours import in_office_hours, next_office_run, office_seconds_between
+from qep_sync.service.serve import Service, scheduler_clock
 from qep_sync.workdays import WorkingCalendar
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -402,18 +402,18 @@ def test_the_real_jobs_sync_and_send_on_a_simulated_morning(
 ) -> None:
     path = make_alerts_workspace(tmp_path, None)
     config = load_config(path)
-    import qep_sync.check
-    import qep_sync.sync  # bound to the real run_check before the patch below
+    import qep_sync.jobs.check
+    import qep_sync.jobs.sync  # bound to the real run_check before the patch below
 
-    assert qep_sync.sync.run_check is qep_sync.check.run_check
+    assert qep_sync.jobs.sync.run_check is qep_sync.jobs.check.run_check
     reads: list[dt.date] = []
-    real = qep_sync.check.run_check
+    real = qep_sync.jobs.check.run_check
 
     def counting(config: Config, today: dt.date, *args: Any, **kwargs: Any) -> Any:
         reads.append(today)
         return real(config, today, *args, **kwargs)
 
-    monkeypatch.setattr(qep_sync.check, "run_check", counting)  # the alerts' own reading only
+    monkeypatch.setattr(qep_sync.jobs.check, "run_check", counting)  # the alerts' own reading only
     stop = threading.Event()
     fake = FakeTime(paris(2026, 11, 26, 7, 0), paris(2026, 11, 26, 9, 5), stop)
     service = Service(config, clock=fake.clock, wait=fake.wait, stop=stop, heartbeat=600)

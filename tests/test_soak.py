@@ -147,9 +147,9 @@ def test_soak_serve_and_a_person_editing_the_same_workbooks(tmp_path: Path) -> N
     import python_calamine
 
     from qep_sync.config import load_config
-    from qep_sync.journal import Journal
-    from qep_sync.serve import Service
-    from qep_sync.sync import run_sync
+    from qep_sync.jobs.sync import run_sync
+    from qep_sync.service.journal import Journal
+    from qep_sync.service.serve import Service
 
     today = dt.datetime.now(PARIS).date()
     config = load_config(make_workspace(tmp_path, today))

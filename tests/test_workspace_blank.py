@@ -16,12 +16,12 @@ from conftest import TODAY
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from qep_sync.check import run_check
 from qep_sync.cli import main
 from qep_sync.config import DEFAULT_DELAIS, LogSettings, Rules, Schedule, load_config
+from qep_sync.core.specs import load_specs
 from qep_sync.errors import QepSyncError
-from qep_sync.specs import load_specs
-from qep_sync.workspace import (
+from qep_sync.jobs.check import run_check
+from qep_sync.workspace.create import (
     CENTRAL_BOOKS,
     ENGAGEMENTS,
     SERVICE_TRACKERS,

@@ -46,7 +46,7 @@ from lxml import etree
 from qep_sync.backends.sheetxml import HEADER_FILL, SheetPatch, ensure_styles
 from qep_sync.backends.xlsx import read_workbook, write_back
 from qep_sync.config import config_for_files
-from qep_sync.sync import SyncRun, run_sync
+from qep_sync.jobs.sync import SyncRun, run_sync
 
 M = f"{{{NS_MAIN}}}"
 NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"

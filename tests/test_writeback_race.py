@@ -15,7 +15,7 @@ from conftest import TODAY, make_good_workbook, make_workbook
 
 import qep_sync.backends.xlsx as xlsx
 from qep_sync.config import config_for_files
-from qep_sync.sync import run_sync
+from qep_sync.jobs.sync import run_sync
 
 PERSONS_SAVE = [
     ["N° action", "Action", "Échéance", "État"],

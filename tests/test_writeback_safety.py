@@ -33,10 +33,10 @@ from fidelity_workbooks import (
     sheet_part,
 )
 
-from qep_sync.check import run_check
 from qep_sync.config import config_for_files
-from qep_sync.report import Severity
-from qep_sync.sync import FileWrite, run_sync, sync_source
+from qep_sync.core.findings import Severity
+from qep_sync.jobs.check import run_check
+from qep_sync.jobs.sync import FileWrite, run_sync, sync_source
 from qep_sync.workdays import WorkingCalendar
 
 OPENPYXL_EXTENSIONS = pytest.mark.filterwarnings("ignore:.* is not supported:UserWarning")
@@ -208,9 +208,9 @@ def test_dry_run_writes_nothing_and_lists_the_cells(tracker: Path) -> None:
 WORKER = r"""
 import datetime as dt, os, sys, time
 from pathlib import Path
-from qep_sync.check import run_check
+from qep_sync.jobs.check import run_check
 from qep_sync.config import config_for_files
-from qep_sync.sync import sync_source
+from qep_sync.jobs.sync import sync_source
 from qep_sync.workdays import WorkingCalendar
 
 today = dt.date.fromisoformat(sys.argv[1])

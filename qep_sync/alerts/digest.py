@@ -18,7 +18,7 @@ import jinja2
 from qep_sync.alerts.items import KINDS, AlertItem, ServiceIndex
 from qep_sync.alerts.recipients import Delivery, Person
 from qep_sync.config import Alerts
-from qep_sync.specs import data_dir
+from qep_sync.core.specs import data_dir
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
           "septembre", "octobre", "novembre", "décembre")  # fmt: skip

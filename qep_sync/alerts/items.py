@@ -15,12 +15,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from qep_sync.check import CheckRun, SourceRun
 from qep_sync.config import Alerts, Config, Source
-from qep_sync.consolidate import SERVICE_FIELD
-from qep_sync.report import Finding, Severity
+from qep_sync.core.findings import Finding, Severity
+from qep_sync.core.validate import Table
+from qep_sync.jobs.check import CheckRun, SourceRun
+from qep_sync.jobs.consolidate import SERVICE_FIELD
 from qep_sync.text import clean, fold
-from qep_sync.validate import Table
 
 # Kinds in the order digests show them, with the heading of their group.
 KINDS: dict[str, str] = {

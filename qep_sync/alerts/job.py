@@ -27,11 +27,11 @@ from qep_sync.alerts.transport import (
     mailbox,
     open_transport,
 )
-from qep_sync.check import CheckRun, run_check
-from qep_sync.compute import compute_table
 from qep_sync.config import Config
+from qep_sync.core.compute import compute_table
+from qep_sync.core.findings import Finding, Severity
 from qep_sync.errors import MailError
-from qep_sync.report import Finding, Severity
+from qep_sync.jobs.check import CheckRun, run_check
 from qep_sync.workdays import WorkingCalendar
 
 

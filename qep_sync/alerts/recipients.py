@@ -15,10 +15,10 @@ from email.headerregistry import Address
 from functools import lru_cache
 
 from qep_sync.alerts.items import AlertItem, ServiceIndex
-from qep_sync.check import CheckRun
 from qep_sync.config import Alerts
-from qep_sync.parsing import is_email
-from qep_sync.report import Finding, Severity
+from qep_sync.core.findings import Finding, Severity
+from qep_sync.core.parsing import is_email
+from qep_sync.jobs.check import CheckRun
 from qep_sync.text import clean
 
 # Why someone receives an item, strongest first: one person gets an item once, in its

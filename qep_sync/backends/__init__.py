@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from qep_sync.backends.base import Book, SheetData, SkippedWrite
 from qep_sync.config import Config, Source
+from qep_sync.core.contract import Book, SheetData, SkippedWrite
 
 __all__ = ["Book", "SheetData", "SkippedWrite", "open_book"]
 

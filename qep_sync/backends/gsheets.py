@@ -27,11 +27,11 @@ from google.oauth2 import service_account
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
-from qep_sync.backends.base import SheetData, SkippedWrite
 from qep_sync.backends.sheetxml import SheetPatch
 from qep_sync.config import Google
+from qep_sync.core.contract import SheetData, SkippedWrite
+from qep_sync.core.parsing import to_serial
 from qep_sync.errors import SourceError, WriteBackError
-from qep_sync.parsing import to_serial
 from qep_sync.text import a1, column_letter
 
 GOOGLE_API = "https://sheets.googleapis.com"

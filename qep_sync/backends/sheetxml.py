@@ -19,7 +19,7 @@ from typing import Any
 from lxml import etree
 
 from qep_sync.backends.ooxml import NS_MAIN
-from qep_sync.parsing import to_serial
+from qep_sync.core.parsing import to_serial
 from qep_sync.text import a1, column_index
 
 M = f"{{{NS_MAIN}}}"

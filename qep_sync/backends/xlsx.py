@@ -24,7 +24,6 @@ from pathlib import Path
 import python_calamine
 from lxml import etree
 
-from qep_sync.backends.base import SheetData, SkippedWrite
 from qep_sync.backends.ooxml import (
     PackageError,
     SheetPart,
@@ -34,6 +33,7 @@ from qep_sync.backends.ooxml import (
     styled_cells,
 )
 from qep_sync.backends.sheetxml import SheetPatch, ensure_styles, patch_sheet
+from qep_sync.core.contract import SheetData, SkippedWrite
 from qep_sync.errors import SourceError, WriteBackError
 
 

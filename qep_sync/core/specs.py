@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
+from qep_sync.core.parsing import is_email
 from qep_sync.errors import SpecError
-from qep_sync.parsing import is_email
 from qep_sync.text import fold
 
 TYPES = {"string", "integer", "number", "date", "month", "boolean"}
@@ -37,7 +37,7 @@ TRACKERS = (
 
 def data_dir(name: str) -> Path:
     """A folder shipped with qep-sync (schemas, templates), installed or in a checkout."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the qep_sync package
     installed = here / "_data" / name
     return installed if installed.is_dir() else here.parent / name
 

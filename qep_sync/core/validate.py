@@ -12,8 +12,9 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-from qep_sync.detect import TrackerSheet
-from qep_sync.parsing import (
+from qep_sync.core.detect import TrackerSheet
+from qep_sync.core.findings import Finding, Severity
+from qep_sync.core.parsing import (
     Measure,
     Unreadable,
     brief,
@@ -27,8 +28,7 @@ from qep_sync.parsing import (
     parse_text,
     show,
 )
-from qep_sync.report import Finding, Severity
-from qep_sync.specs import Field
+from qep_sync.core.specs import Field
 from qep_sync.text import a1
 
 PERCENT_FORMATS = {"percent", "measure"}

@@ -29,8 +29,8 @@ from qep_sync.config import (
     Rules,
     Schedule,
 )
+from qep_sync.core.specs import Field, TrackerSpec, load_specs
 from qep_sync.errors import QepSyncError, UsageError
-from qep_sync.specs import Field, TrackerSpec, load_specs
 from qep_sync.text import a1, column_letter
 
 # --- The seed: the Doubs prefecture's quality policy (2022) ---------------------------------
@@ -526,7 +526,9 @@ def create_workspace(directory: Path, *, demo: bool, today: dt.date, force: bool
         raise UsageError(f"{directory} existe et n'est pas un dossier")
     specs = load_specs()
     if demo:
-        from qep_sync.demo_data import build_demo  # demo_data builds on this module's layout
+        from qep_sync.workspace.demo_data import (
+            build_demo,  # demo_data builds on this module's layout
+        )
 
         plan = build_demo(today, specs)
     else:

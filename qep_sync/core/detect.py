@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qep_sync.backends.xlsx import SheetData
-from qep_sync.parsing import is_empty
-from qep_sync.specs import TrackerSpec
+from qep_sync.core.parsing import is_empty
+from qep_sync.core.specs import TrackerSpec
 from qep_sync.text import a1, clean, fold
 
 HEADER_SEARCH_ROWS = 10

@@ -21,8 +21,8 @@ from typing import Any
 import holidays
 
 from qep_sync.config import DEFAULT_DELAIS
-from qep_sync.specs import TrackerSpec, load_specs
-from qep_sync.workspace import (
+from qep_sync.core.specs import TrackerSpec, load_specs
+from qep_sync.workspace.create import (
     CENTRAL_BOOKS,
     ENGAGEMENTS,
     MODULES,

@@ -22,7 +22,7 @@ from qep_sync.alerts.transport import (
 )
 from qep_sync.config import Config
 from qep_sync.errors import MailError
-from qep_sync.journal import RunRecord
+from qep_sync.service.journal import RunRecord
 
 JOB_NAMES = {"sync": "la synchronisation", "alerts": "les relances"}
 

@@ -34,7 +34,7 @@ from qep_sync.statefiles import open_state_db
 if TYPE_CHECKING:
     from qep_sync.alerts.job import AlertRun
     from qep_sync.config import Config
-    from qep_sync.sync import SyncRun
+    from qep_sync.jobs.sync import SyncRun
 
 JOURNAL_NAME = "journal.sqlite"
 SCHEMA_VERSION = "1"

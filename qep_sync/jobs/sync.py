@@ -14,16 +14,16 @@ from typing import Any
 
 from qep_sync.backends import SkippedWrite
 from qep_sync.backends.sheetxml import SheetPatch
-from qep_sync.backends.xlsx_summary import ConsolidationResult, build_consolidated
-from qep_sync.check import CheckRun, Progress, SourceRun, run_check
-from qep_sync.compute import compute_table
 from qep_sync.config import Config
+from qep_sync.core.compute import compute_table
+from qep_sync.core.findings import Finding, Severity
+from qep_sync.core.parsing import is_empty, show, to_serial
+from qep_sync.core.specs import CONTROL_TITLE, TrackerSpec
+from qep_sync.core.validate import Table
 from qep_sync.errors import WriteBackError
-from qep_sync.parsing import is_empty, show, to_serial
-from qep_sync.report import Finding, Severity
-from qep_sync.specs import CONTROL_TITLE, TrackerSpec
+from qep_sync.jobs.check import CheckRun, Progress, SourceRun, run_check
+from qep_sync.jobs.consolidated_workbook import ConsolidationResult, build_consolidated
 from qep_sync.text import a1
-from qep_sync.validate import Table
 from qep_sync.workdays import WorkingCalendar
 
 CONTROL_WIDTH = 60.0

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qep_sync.config import Config
-from qep_sync.journal import Journal, RunRecord
-from qep_sync.office_hours import PARIS, calendar_of, office_seconds_between
+from qep_sync.service.journal import Journal, RunRecord
+from qep_sync.service.office_hours import PARIS, calendar_of, office_seconds_between
 
 ALIVE_BEATS = 3  # heartbeats missed before serve is said not to answer
 

@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 import click
 
 from qep_sync import __version__
-from qep_sync.check import run_check
+from qep_sync.cli.render import render_report, render_sync
 from qep_sync.config import CONFIG_NAME, Config, Source, config_for_files, load_config
 from qep_sync.errors import ConfigError, QepSyncError, SpecError, UsageError
-from qep_sync.journal import Entry, JournalError, cli_run, summarize_alerts, summarize_sync
-from qep_sync.render import render_report, render_sync
-from qep_sync.sync import run_sync
+from qep_sync.jobs.check import run_check
+from qep_sync.jobs.sync import run_sync
+from qep_sync.service.journal import Entry, JournalError, cli_run, summarize_alerts, summarize_sync
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 PARIS = ZoneInfo("Europe/Paris")
@@ -105,7 +105,7 @@ def journaled_cli_run(config: Config, kind: str, today: dt.date, dry_run: bool) 
     if dry_run:
         yield Entry()
         return
-    from qep_sync.logs import Redactor, secrets_of
+    from qep_sync.service.logs import Redactor, secrets_of
 
     redact = Redactor()
     redact.add(*secrets_of(config))
@@ -206,7 +206,7 @@ def init(
     directory: Path, demo: bool, force: bool, config_path: Path | None, today: dt.date
 ) -> None:
     """Crée un espace de travail : configuration et classeurs de suivi vierges (ou de démonstration)."""
-    from qep_sync.workspace import create_workspace
+    from qep_sync.workspace.create import create_workspace
 
     created = create_workspace(directory, demo=demo, today=today, force=force)
     click.echo(f"Espace de travail créé dans {directory} :")
@@ -227,7 +227,7 @@ def demo(directory: Path, config_path: Path | None, today: dt.date) -> None:
     Le dossier (./demo par défaut) est recréé à chaque fois ; un dossier non vide qui
     n'est pas une démonstration est refusé.
     """
-    from qep_sync.workspace import create_workspace
+    from qep_sync.workspace.create import create_workspace
 
     mark = directory / DEMO_MARK
     if directory.is_dir() and any(directory.iterdir()) and not mark.exists():
@@ -256,7 +256,7 @@ def demo(directory: Path, config_path: Path | None, today: dt.date) -> None:
         "Les anomalies ci-dessus ont été placées exprès dans les données de démonstration.\n"
         f"Relancer : qep-sync sync -c {directory / CONFIG_NAME} --today {today}"
     )
-    from qep_sync.alerts.report import demo_preview
+    from qep_sync.cli.render_alerts import demo_preview
 
     click.echo("\n" + demo_preview(config, today, dt.datetime.now(PARIS), result.check), nl=False)
 
@@ -277,7 +277,7 @@ def alerts(dry_run: bool, fmt: str, config_path: Path | None, today: dt.date) ->
     configuration est invalide.
     """
     from qep_sync.alerts import run_alerts
-    from qep_sync.alerts.report import render_alerts
+    from qep_sync.cli.render_alerts import render_alerts
 
     config = resolve_config(config_path)
     with journaled_cli_run(config, "alerts", today, dry_run) as entry:
@@ -291,7 +291,7 @@ def alerts(dry_run: bool, fmt: str, config_path: Path | None, today: dt.date) ->
 
 
 # serve, status and journal live in cli_service.py (imported last: it uses the helpers above).
-from qep_sync.cli_service import COMMANDS  # noqa: E402
+from qep_sync.cli.service import COMMANDS  # noqa: E402
 
 for _command in COMMANDS:
     main.add_command(_command)

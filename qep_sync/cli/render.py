@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from qep_sync.report import Report, Severity
+from qep_sync.core.findings import Report, Severity
 
 _LABEL = {Severity.ERROR: ("erreur", "red"), Severity.WARNING: ("attention", "yellow")}
 

@@ -34,8 +34,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from qep_sync.backends.ooxml import PackageError, open_package, sheet_parts
 from qep_sync.backends.xlsx import lock_file
-from qep_sync.check import CheckRun
-from qep_sync.consolidate import (
+from qep_sync.jobs.check import CheckRun
+from qep_sync.jobs.consolidate import (
     SHEETS,
     Chart,
     Column,

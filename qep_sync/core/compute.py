@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from qep_sync.config import Rules
-from qep_sync.report import Finding, Severity
-from qep_sync.validate import Table
+from qep_sync.core.findings import Finding, Severity
+from qep_sync.core.validate import Table
 from qep_sync.workdays import WorkingCalendar, add_months
 
 EXCEL_CELL_LIMIT = 32_767

@@ -105,7 +105,7 @@ def _show(value: Any) -> str:
 
 
 class TextFormatter(logging.Formatter):
-    """``2026-11-26 08:30:00 INFO qep_sync.serve sync_finished status=ok cells=12``."""
+    """``2026-11-26 08:30:00 INFO qep_sync.service.serve sync_finished status=ok cells=12``."""
 
     def __init__(self, redactor: Redactor) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%d %H:%M:%S")

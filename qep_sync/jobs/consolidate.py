@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from qep_sync.check import CheckRun, SourceRun
-from qep_sync.report import Severity
+from qep_sync.core.findings import Severity
+from qep_sync.core.validate import Table
+from qep_sync.jobs.check import CheckRun, SourceRun
 from qep_sync.text import clean, fold
-from qep_sync.validate import Table
 
 PARIS = ZoneInfo("Europe/Paris")
 HORIZON_DAYS = 30  # Échéances lists what is late or due within this many days

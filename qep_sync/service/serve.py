@@ -47,14 +47,15 @@ from typing import Any, Protocol
 
 import schedule as schedule_lib
 
-from qep_sync import check as check_job
 from qep_sync.alerts import run_alerts
 from qep_sync.alerts.transport import Transport
-from qep_sync.check import CheckRun, Progress
 from qep_sync.config import Config, Source, load_config
 from qep_sync.errors import ConfigError, QepSyncError, UsageError
-from qep_sync.failure_notice import JOB_NAMES, send_failure_notice
-from qep_sync.journal import (
+from qep_sync.jobs import check as check_job
+from qep_sync.jobs.check import CheckRun, Progress
+from qep_sync.jobs.sync import run_sync
+from qep_sync.service.failure_notice import JOB_NAMES, send_failure_notice
+from qep_sync.service.journal import (
     FAILED,
     JOURNAL_NAME,
     Journal,
@@ -66,10 +67,9 @@ from qep_sync.journal import (
     summarize_alerts,
     summarize_sync,
 )
-from qep_sync.logs import Redactor, log_event, secrets_of
-from qep_sync.office_hours import PARIS, calendar_of, in_office_hours, next_office_run
+from qep_sync.service.logs import Redactor, log_event, secrets_of
+from qep_sync.service.office_hours import PARIS, calendar_of, in_office_hours, next_office_run
 from qep_sync.statefiles import exclusive_lock
-from qep_sync.sync import run_sync
 
 LOCK_NAME = "serve.lock"
 MAX_WAIT = 60.0  # seconds between two looks at the stop event, the config and the schedule
@@ -78,7 +78,7 @@ HEARTBEAT = 60.0  # seconds between two heartbeats written to the journal
 Clock = Callable[[], dt.datetime]
 Wait = Callable[[float], None]
 
-log = logging.getLogger("qep_sync.serve")
+log = logging.getLogger("qep_sync.service.serve")
 
 
 def paris_now() -> dt.datetime:

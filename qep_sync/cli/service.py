@@ -25,9 +25,9 @@ from qep_sync.cli import (
     resolve_config,
 )
 from qep_sync.errors import UsageError
-from qep_sync.journal import Journal, RunRecord, export_csv, export_json
-from qep_sync.logs import secrets_of, setup_logging
-from qep_sync.status import Status, workspace_status
+from qep_sync.service.journal import Journal, RunRecord, export_csv, export_json
+from qep_sync.service.logs import secrets_of, setup_logging
+from qep_sync.service.status import Status, workspace_status
 
 STATUS_FR = {"running": "en cours", "ok": "réussi", "partial": "partiel", "error": "échec",
              "interrupted": "interrompu"}  # fmt: skip
@@ -79,7 +79,7 @@ def serve(
     Un seul serve par espace de travail. Code de sortie : 0 arrêt demandé, 2 configuration
     invalide ou serve déjà en marche.
     """
-    from qep_sync.serve import Service, install_signal_handlers
+    from qep_sync.service.serve import Service, install_signal_handlers
 
     _no_today("serve")
     config = resolve_config(config_path)
