@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qep_sync.core.parsing import is_email
-from qep_sync.core.specs import TRACKERS
 from qep_sync.errors import ConfigError
+from qep_sync.text import is_email
+from qep_sync.vocabulary import TRACKERS
 
 CONFIG_NAME = "qep-sync.toml"
 CONSOLIDATED_NAME = "Consolidation qualité.xlsx"

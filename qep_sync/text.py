@@ -1,7 +1,8 @@
-"""Lenient text matching used for headers, sheet titles and allowed values."""
+"""French text: lenient matching (headers, sheet titles, allowed values), addresses, dates."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 
@@ -28,24 +29,26 @@ def clean(text: str) -> str:
     return _SPACES.sub(" ", text.replace("\u00a0", " ").replace("\u202f", " ")).strip()
 
 
-def column_letter(index: int) -> str:
-    """0-based column index to Excel letters: 0 -> A, 26 -> AA."""
-    letters = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 
 
-def column_index(letters: str) -> int:
-    """Excel letters to a 0-based column index: A -> 0, AA -> 26."""
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + (ord(ch) - 64)
-    return n - 1
+def is_email(text: str) -> bool:
+    """A plausible single email address (what a mail server would accept as a recipient)."""
+    return bool(_EMAIL.match(text))
 
 
-def a1(row: int, col: int) -> str:
-    """1-based row and 0-based column to an A1 reference."""
-    return f"{column_letter(col)}{row}"
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+          "septembre", "octobre", "novembre", "décembre")  # fmt: skip
+MONTH_ABBREVIATIONS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août",
+                       "sept.", "oct.", "nov.", "déc.")  # fmt: skip
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+def french_date(day: dt.date) -> str:
+    """« 1er décembre 2026 », « 12 décembre 2026 »."""
+    return f"{'1er' if day.day == 1 else day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def french_day(day: dt.date) -> str:
+    """« jeudi 26 novembre 2026 »."""
+    return f"{WEEKDAYS[day.weekday()]} {french_date(day)}"

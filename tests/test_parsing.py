@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from qep_sync.cells import to_serial
 from qep_sync.core.parsing import (
     Measure,
     Unreadable,
@@ -20,7 +21,6 @@ from qep_sync.core.parsing import (
     parse_number,
     parse_percent,
     parse_text,
-    to_serial,
 )
 
 # Month names as people type them: with or without accents (the parser must accept both).

@@ -18,9 +18,11 @@ from conftest import make_workbook
 
 from qep_sync.cli import main
 from qep_sync.config import Config, Source
-from qep_sync.core.specs import TRACKERS, data_dir, load_spec, load_specs
+from qep_sync.core.specs import load_spec, load_specs
 from qep_sync.errors import SpecError
 from qep_sync.jobs.check import run_check
+from qep_sync.resources import data_dir
+from qep_sync.vocabulary import TRACKERS
 
 SCHEMAS = data_dir("schemas")
 

@@ -43,9 +43,10 @@ from fidelity_workbooks import (
 )
 from lxml import etree
 
-from qep_sync.backends.sheetxml import HEADER_FILL, SheetPatch, ensure_styles
+from qep_sync.backends.sheetxml import HEADER_FILL, ensure_styles
 from qep_sync.backends.xlsx import read_workbook, write_back
 from qep_sync.config import config_for_files
+from qep_sync.core.contract import SheetPatch
 from qep_sync.jobs.sync import SyncRun, run_sync
 
 M = f"{{{NS_MAIN}}}"

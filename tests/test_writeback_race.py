@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import TODAY, make_good_workbook, make_workbook
 
-import qep_sync.backends.xlsx as xlsx
+import qep_sync.files as files
 from qep_sync.config import config_for_files
 from qep_sync.jobs.sync import run_sync
 
@@ -25,20 +25,20 @@ PERSONS_SAVE = [
 
 def _save_during_the_last_check(monkeypatch: pytest.MonkeyPatch, path: Path) -> list[bytes]:
     """Arrange for a person's save right after qep-sync's last check; returns its bytes."""
-    original = xlsx._check_unchanged
+    original = files.check_unchanged
     calls = []
     saves: list[bytes] = []
 
-    def check_then_someone_saves(workbook: xlsx.WorkbookData) -> None:
-        original(workbook)
-        calls.append(workbook)
+    def check_then_someone_saves(target: Path, expected: files.Stamp | None) -> None:
+        original(target, expected)
+        calls.append(target)
         if len(calls) == 2:  # the last check before the file is put in place
             saved = path.with_name("~enregistrement.xlsx")
             make_workbook(saved, {"Plan d'actions": PERSONS_SAVE})
             saves.append(saved.read_bytes())
             os.replace(saved, path)  # as Excel saves: a new file renamed over the old
 
-    monkeypatch.setattr(xlsx, "_check_unchanged", check_then_someone_saves)
+    monkeypatch.setattr(files, "check_unchanged", check_then_someone_saves)
     return saves
 
 
@@ -61,7 +61,7 @@ def test_without_atomic_exchange_the_file_is_replaced_as_before(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = make_good_workbook(tmp_path / "suivi.xlsx")
-    monkeypatch.setattr(xlsx, "_exchange", lambda a, b: False)  # Windows, SMB shares...
+    monkeypatch.setattr(files, "_exchange", lambda a, b: False)  # Windows, SMB shares...
     run = run_sync(config_for_files([path]), TODAY)
     assert run.writes[0].status == "written"
     assert [p.name for p in tmp_path.iterdir()] == ["suivi.xlsx"]

@@ -18,11 +18,9 @@ import jinja2
 from qep_sync.alerts.items import KINDS, AlertItem, ServiceIndex
 from qep_sync.alerts.recipients import Delivery, Person
 from qep_sync.config import Alerts
-from qep_sync.core.specs import data_dir
+from qep_sync.resources import data_dir
+from qep_sync.text import french_date, french_day
 
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-          "septembre", "octobre", "novembre", "décembre")  # fmt: skip
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 DATE_LABELS = {
     "action": "Échéance",
     "reponse": "Date limite de réponse",
@@ -50,16 +48,6 @@ SECTIONS: tuple[tuple[frozenset[str], bool, str, str], ...] = (
     (frozenset({"copy"}), False, "Copie : relances envoyées",
      "Pour information, les échéances signalées aujourd'hui aux services."),
 )  # fmt: skip
-
-
-def french_date(day: dt.date) -> str:
-    """« 1er décembre 2026 », « 12 décembre 2026 »."""
-    return f"{'1er' if day.day == 1 else day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-def french_day(day: dt.date) -> str:
-    """« jeudi 26 novembre 2026 »."""
-    return f"{WEEKDAYS[day.weekday()]} {french_date(day)}"
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:

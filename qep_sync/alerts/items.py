@@ -19,8 +19,8 @@ from qep_sync.config import Alerts, Config, Source
 from qep_sync.core.findings import Finding, Severity
 from qep_sync.core.validate import Table
 from qep_sync.jobs.check import CheckRun, SourceRun
-from qep_sync.jobs.consolidate import SERVICE_FIELD
 from qep_sync.text import clean, fold
+from qep_sync.vocabulary import SERVICE_FIELD
 
 # Kinds in the order digests show them, with the heading of their group.
 KINDS: dict[str, str] = {

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,6 +29,7 @@ from qep_sync.alerts.transport import (
 from qep_sync.config import Config
 from qep_sync.core.compute import compute_table
 from qep_sync.core.findings import Finding, Severity
+from qep_sync.env import Environment
 from qep_sync.errors import MailError
 from qep_sync.jobs.check import CheckRun, run_check
 from qep_sync.workdays import WorkingCalendar
@@ -248,7 +248,7 @@ def run_alerts(
     now: dt.datetime,
     sender: Transport | None = None,
     check: CheckRun | None = None,
-    env: Mapping[str, str] | None = None,
+    env: Environment | None = None,
 ) -> AlertRun:
     """Build the digests of ``today`` and send them (or, with ``dry_run``, only show them).
 

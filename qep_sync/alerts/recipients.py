@@ -17,9 +17,8 @@ from functools import lru_cache
 from qep_sync.alerts.items import AlertItem, ServiceIndex
 from qep_sync.config import Alerts
 from qep_sync.core.findings import Finding, Severity
-from qep_sync.core.parsing import is_email
 from qep_sync.jobs.check import CheckRun
-from qep_sync.text import clean
+from qep_sync.text import clean, is_email
 
 # Why someone receives an item, strongest first: one person gets an item once, in its
 # strongest role (the quality lead responsible for an action gets it as hers, not as a copy).

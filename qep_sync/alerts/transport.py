@@ -12,11 +12,10 @@ never keyring, never a prompt, never in a message or a log.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import smtplib
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -24,7 +23,9 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any, Protocol
 
+from qep_sync import files
 from qep_sync.config import Smtp
+from qep_sync.env import Environment, variable
 from qep_sync.errors import ConfigError, MailError
 
 HEADER_LIMIT = 300  # characters; a subject or name longer than this is cut
@@ -114,12 +115,10 @@ class OutboxTransport:
         self._count += 1
         slug = re.sub(r"[^A-Za-z0-9.@_-]+", "_", recipients[0])[:80]
         path = self.folder / f"{self._stamp}-{self._count:04d}-{slug}.eml"
-        tmp = path.with_suffix(".tmp")
+        data = message.as_bytes(policy=policy.SMTP)
         try:
-            tmp.write_bytes(message.as_bytes(policy=policy.SMTP))
-            os.replace(tmp, path)  # never a half-written .eml
+            files.replace_atomically(path, lambda tmp: tmp.write_bytes(data))  # never half-written
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise SendFailed(f"écriture impossible de {path} : {exc}") from None
         return str(path)
 
@@ -135,7 +134,7 @@ def _reply(code: int, text: bytes | str) -> str:
 class SmtpTransport:
     """One authenticated connection to the configured server, through yagmail."""
 
-    def __init__(self, smtp: Smtp, sender: str, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, smtp: Smtp, sender: str, env: Environment | None = None) -> None:
         self.smtp = smtp
         self.sender = sender
         self.label = f"serveur SMTP {smtp.host}:{smtp.port}"
@@ -147,7 +146,7 @@ class SmtpTransport:
                     "variable d'environnement qui contient le mot de passe",
                     "smtp.password_env",
                 )
-            self._password = (os.environ if env is None else env).get(smtp.password_env)
+            self._password = variable(smtp.password_env, env)
             if not self._password:
                 raise ConfigError(
                     f"la variable d'environnement {smtp.password_env} (mot de passe SMTP) "
@@ -227,7 +226,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def open_transport(
-    smtp: Smtp | None, sender: str, outbox: Path, now: dt.datetime, env: Mapping[str, str] | None
+    smtp: Smtp | None, sender: str, outbox: Path, now: dt.datetime, env: Environment | None
 ) -> Transport:
     """The configured transport: SMTP when [smtp] is set, else the outbox folder."""
     if smtp is None:

@@ -12,7 +12,6 @@ and jitter that honour ``Retry-After`` (gspread's BackOffHTTPClient never gives 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -27,15 +26,13 @@ from google.oauth2 import service_account
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
-from qep_sync.backends.sheetxml import SheetPatch
+from qep_sync import env
+from qep_sync.cells import a1, column_letter, to_serial
 from qep_sync.config import Google
-from qep_sync.core.contract import SheetData, SkippedWrite
-from qep_sync.core.parsing import to_serial
+from qep_sync.core.contract import SheetData, SheetPatch, SkippedWrite
 from qep_sync.errors import SourceError, WriteBackError
-from qep_sync.text import a1, column_letter
 
 GOOGLE_API = "https://sheets.googleapis.com"
-BASE_URL_ENV = "QEP_SYNC_SHEETS_API"  # overrides google.api_base (test servers, proxies)
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 RETRYABLE = {408, 429, 500, 502, 503, 504}
 READ = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
@@ -109,7 +106,7 @@ class RetryingHTTPClient(HTTPClient):
 
 def _client(google: Google, sleep: Callable[[float], None] | None) -> gspread.Client:
     variable = google.credentials_env
-    key_path = os.environ.get(variable)
+    key_path = env.variable(variable)
     if not key_path:
         raise _Unreadable(
             f"variable d'environnement {variable} absente : elle doit contenir le chemin du "
@@ -125,7 +122,7 @@ def _client(google: Google, sleep: Callable[[float], None] | None) -> gspread.Cl
         raise _Unreadable(
             f"fichier de clé du compte de service illisible ({variable}) : {type(exc).__name__}"
         ) from None
-    base = os.environ.get(BASE_URL_ENV) or google.api_base
+    base = env.variable(env.SHEETS_API_VARIABLE) or google.api_base
     client = gspread.Client(
         credentials, session=BaseUrlSession(credentials, base), http_client=RetryingHTTPClient
     )
@@ -213,11 +210,6 @@ class SpreadsheetData:
 
     def last_change(self) -> dt.datetime | None:
         return None  # would need the Drive API and its scope
-
-    def link(self, sheet: str, row: int) -> str:
-        tab = self.tabs.get(sheet)
-        gid = tab.sheet_id if tab else 0
-        return f"https://docs.google.com/spreadsheets/d/{self.key}/edit#gid={gid}&range=A{row}"
 
     def write(self, patches: list[SheetPatch]) -> list[str]:
         return write_spreadsheet(self, patches)

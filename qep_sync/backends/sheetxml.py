@@ -13,14 +13,14 @@ import bisect
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
 
 from qep_sync.backends.ooxml import NS_MAIN
-from qep_sync.core.parsing import to_serial
-from qep_sync.text import a1, column_index
+from qep_sync.cells import a1, column_index, to_serial
+from qep_sync.core.contract import SheetPatch
 
 M = f"{{{NS_MAIN}}}"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -39,25 +39,6 @@ DATE_FORMAT = "dd/mm/yyyy"
 class StyleIds:
     header: int
     date: int
-
-
-@dataclass
-class SheetPatch:
-    """The owned cells to set in one worksheet; a value of None clears the cell."""
-
-    title: str
-    part: str
-    header_row: int
-    headers: dict[int, str] = field(default_factory=dict)  # new owned header cells: col -> text
-    cells: dict[tuple[int, int], Any] = field(default_factory=dict)  # (row, col) -> value
-    widths: dict[int, float] = field(default_factory=dict)  # new owned columns: col -> width
-    date_columns: set[int] = field(default_factory=set)  # owned columns that hold dates
-    # Columns that identify rows (key fields) -> their values as read, from row 1 down.
-    anchors: dict[int, list[Any]] = field(default_factory=dict)
-
-    @property
-    def changed(self) -> int:
-        return len(self.headers) + len(self.cells)
 
 
 def parse(xml: bytes) -> etree._Element:

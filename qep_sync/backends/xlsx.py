@@ -9,14 +9,9 @@ from the sheet XML only where a tracker needs them.
 from __future__ import annotations
 
 import copy
-import ctypes
 import datetime as dt
-import errno
-import os
 import re
-import shutil
 import struct
-import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +19,7 @@ from pathlib import Path
 import python_calamine
 from lxml import etree
 
+from qep_sync import files
 from qep_sync.backends.ooxml import (
     PackageError,
     SheetPart,
@@ -32,8 +28,8 @@ from qep_sync.backends.ooxml import (
     sheet_parts,
     styled_cells,
 )
-from qep_sync.backends.sheetxml import SheetPatch, ensure_styles, patch_sheet
-from qep_sync.core.contract import SheetData, SkippedWrite
+from qep_sync.backends.sheetxml import ensure_styles, patch_sheet
+from qep_sync.core.contract import SheetData, SheetPatch, SkippedWrite
 from qep_sync.errors import SourceError, WriteBackError
 
 
@@ -50,9 +46,6 @@ class WorkbookData:
 
     def last_change(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.mtime_ns / 1e9, tz=dt.UTC)
-
-    def link(self, sheet: str, row: int) -> str:
-        return f"{self.path.name}, onglet « {sheet} », ligne {row}"
 
     def write(self, patches: list[SheetPatch]) -> list[str]:
         write_back(self, patches)
@@ -124,29 +117,6 @@ _CALC_CHAIN_REL = re.compile(rb"<Relationship\b[^>]*?Target=\"[^\"]*calcChain\.x
 _CALC_CHAIN_TYPE = re.compile(rb"<Override\b[^>]*?PartName=\"/xl/calcChain\.xml\"[^>]*/>")
 
 
-def lock_file(path: Path) -> Path:
-    """The owner file Excel and LibreOffice create beside a workbook they hold open."""
-    return path.with_name("~$" + path.name)
-
-
-def _check_unchanged(workbook: WorkbookData) -> None:
-    path = workbook.path
-    for lock in (lock_file(path), path.with_name(f".~lock.{path.name}#")):
-        if lock.exists():
-            raise SkippedWrite(
-                f"classeur ouvert par un utilisateur ({lock.name} présent) : non modifié, "
-                "nouvel essai au prochain passage"
-            )
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise SkippedWrite(f"classeur inaccessible ({exc.strerror or exc})") from None
-    if (stat.st_mtime_ns, stat.st_size) != (workbook.mtime_ns, workbook.size):
-        raise SkippedWrite(
-            "classeur modifié depuis sa lecture : non modifié, nouvel essai au prochain passage"
-        )
-
-
 def _full_calc_on_load(workbook_xml: bytes) -> bytes:
     """Ask Excel to recalculate formulas on opening (they may use the cells just written)."""
     m = _CALC_PR.search(workbook_xml)
@@ -191,8 +161,8 @@ def _copy_raw(zin: zipfile.ZipFile, zout: zipfile.ZipFile, info: zipfile.ZipInfo
     zout.start_dir = zout.fp.tell()
 
 
-def write_back(workbook: WorkbookData, patches: list[SheetPatch]) -> int:
-    """Write owned cells into a workbook atomically; returns the number of cells set.
+def write_back(workbook: WorkbookData, patches: list[SheetPatch]) -> None:
+    """Write owned cells into a workbook atomically.
 
     Only the patched worksheets change, plus (when needed) two styles appended to
     styles.xml, fullCalcOnLoad in workbook.xml when the workbook has formulas, and
@@ -202,108 +172,72 @@ def write_back(workbook: WorkbookData, patches: list[SheetPatch]) -> int:
     """
     patches = [p for p in patches if p.changed]
     if not patches:
-        return 0
+        return
     path = workbook.path
-    _check_unchanged(workbook)
-    tmp = path.with_name(f".{path.name}.qep-sync.tmp")
+    stamp = (workbook.mtime_ns, workbook.size)
     try:
+        files.check_unchanged(path, stamp)  # before any work: a file open in Excel is left at once
         with open_package(path) as zin:
-            names = zin.namelist()
-            if "xl/styles.xml" not in names:
-                raise WriteBackError(
-                    f"{path.name} : feuille de styles absente, écriture impossible"
-                )
-            new_styles, ids = ensure_styles(zin.read("xl/styles.xml"))
-            new_parts: dict[str, bytes] = {}
-            if new_styles is not None:
-                new_parts["xl/styles.xml"] = new_styles
-            overwrote_formula = False
-            for patch in patches:
-                xml, had_formula = patch_sheet(zin.read(patch.part), patch, ids)
-                new_parts[patch.part] = xml
-                overwrote_formula |= had_formula
-            dropped: set[str] = set()
-            if overwrote_formula and "xl/calcChain.xml" in names:
-                dropped.add("xl/calcChain.xml")
-                rels = "xl/_rels/workbook.xml.rels"
-                new_parts[rels] = _CALC_CHAIN_REL.sub(b"", zin.read(rels))
-                new_parts["[Content_Types].xml"] = _CALC_CHAIN_TYPE.sub(
-                    b"", zin.read("[Content_Types].xml")
-                )
-            if _has_formulas(zin, new_parts):
-                wb_xml = zin.read("xl/workbook.xml")
-                patched = _full_calc_on_load(wb_xml)
-                if patched != wb_xml:
-                    new_parts["xl/workbook.xml"] = patched
-            with open(tmp, "wb") as fh, zipfile.ZipFile(fh, "w") as zout:
-                for info in zin.infolist():
-                    if info.filename in dropped:
-                        continue
-                    if info.filename in new_parts:
-                        zout.writestr(copy.copy(info), new_parts[info.filename],
-                                      compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)  # fmt: skip
-                    else:
-                        _copy_raw(zin, zout, info)
-                zout.close()
-                fh.flush()
-                os.fsync(fh.fileno())
-        shutil.copymode(path, tmp)
-        _check_unchanged(workbook)
-        _replace_if_unchanged(tmp, path, workbook)
-    except SkippedWrite:
-        tmp.unlink(missing_ok=True)
-        raise
+            new_parts, dropped = _new_parts(zin, patches, path)
+            files.replace_atomically(
+                path, lambda tmp: _write_zip(zin, tmp, new_parts, dropped), check=True,
+                expected=stamp,
+            )  # fmt: skip
+    except files.NotReplaced as exc:
+        raise SkippedWrite(
+            f"classeur {exc.reason} : non modifié, nouvel essai au prochain passage"
+        ) from None
     except PackageError as exc:
-        tmp.unlink(missing_ok=True)
         raise WriteBackError(f"{path.name} : {exc}") from None
     except (OSError, zipfile.BadZipFile, ValueError, etree.LxmlError) as exc:
-        tmp.unlink(missing_ok=True)
         raise WriteBackError(f"{path.name} : écriture impossible ({exc})") from None
-    _fsync_dir(path.parent)
-    return sum(p.changed for p in patches)
 
 
-_RENAME_EXCHANGE = 2  # linux/fs.h
-_AT_FDCWD = -100
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
-    if sys.platform != "linux":
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                          ctypes.c_uint]  # fmt: skip
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
-        return True
-    if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
-        return False  # a filesystem (SMB, some FUSE) or kernel without it
-    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
-
-
-def _replace_if_unchanged(tmp: Path, path: Path, workbook: WorkbookData) -> None:
-    """Put the new file in place, unless someone saved the workbook in the meantime.
-
-    Where the system can swap two files atomically, the swap comes first and the file it
-    displaced is checked after: a save that slipped in after the last check is put back and
-    nothing of it is lost. Elsewhere, os.replace right after the check leaves a window of
-    microseconds.
-    """
-    if not _exchange(tmp, path):
-        os.replace(tmp, path)
-        return
-    displaced = tmp.stat()  # what was at ``path`` an instant ago
-    if (displaced.st_mtime_ns, displaced.st_size) != (workbook.mtime_ns, workbook.size):
-        _exchange(tmp, path)  # put the person's save back, drop ours
-        tmp.unlink(missing_ok=True)
-        raise SkippedWrite(
-            "classeur modifié pendant l'écriture : non modifié, nouvel essai au prochain passage"
+def _new_parts(
+    zin: zipfile.ZipFile, patches: list[SheetPatch], path: Path
+) -> tuple[dict[str, bytes], set[str]]:
+    """The parts that change (patched sheets, styles, workbook.xml...) and those dropped."""
+    names = zin.namelist()
+    if "xl/styles.xml" not in names:
+        raise WriteBackError(f"{path.name} : feuille de styles absente, écriture impossible")
+    new_styles, ids = ensure_styles(zin.read("xl/styles.xml"))
+    new_parts: dict[str, bytes] = {}
+    if new_styles is not None:
+        new_parts["xl/styles.xml"] = new_styles
+    overwrote_formula = False
+    for patch in patches:
+        xml, had_formula = patch_sheet(zin.read(patch.part), patch, ids)
+        new_parts[patch.part] = xml
+        overwrote_formula |= had_formula
+    dropped: set[str] = set()
+    if overwrote_formula and "xl/calcChain.xml" in names:
+        dropped.add("xl/calcChain.xml")
+        rels = "xl/_rels/workbook.xml.rels"
+        new_parts[rels] = _CALC_CHAIN_REL.sub(b"", zin.read(rels))
+        new_parts["[Content_Types].xml"] = _CALC_CHAIN_TYPE.sub(
+            b"", zin.read("[Content_Types].xml")
         )
-    tmp.unlink()
+    if _has_formulas(zin, new_parts):
+        wb_xml = zin.read("xl/workbook.xml")
+        patched = _full_calc_on_load(wb_xml)
+        if patched != wb_xml:
+            new_parts["xl/workbook.xml"] = patched
+    return new_parts, dropped
+
+
+def _write_zip(
+    zin: zipfile.ZipFile, target: Path, new_parts: dict[str, bytes], dropped: set[str]
+) -> None:
+    """The new package: changed parts recompressed, every other entry copied byte for byte."""
+    with open(target, "wb") as fh, zipfile.ZipFile(fh, "w") as zout:
+        for info in zin.infolist():
+            if info.filename in dropped:
+                continue
+            if info.filename in new_parts:
+                zout.writestr(copy.copy(info), new_parts[info.filename],
+                              compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)  # fmt: skip
+            else:
+                _copy_raw(zin, zout, info)
 
 
 def _has_formulas(zin: zipfile.ZipFile, new_parts: dict[str, bytes]) -> bool:
@@ -313,17 +247,3 @@ def _has_formulas(zin: zipfile.ZipFile, new_parts: dict[str, bytes]) -> bool:
             if _FORMULA.search(data):
                 return True
     return False
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable where the platform allows it (not on Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

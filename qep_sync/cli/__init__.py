@@ -11,29 +11,25 @@ from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 
 from qep_sync import __version__
 from qep_sync.cli.render import render_report, render_sync
+from qep_sync.clock import paris_now, paris_today
 from qep_sync.config import CONFIG_NAME, Config, Source, config_for_files, load_config
+from qep_sync.env import CONFIG_VARIABLE
 from qep_sync.errors import ConfigError, QepSyncError, SpecError, UsageError
 from qep_sync.jobs.check import run_check
 from qep_sync.jobs.sync import run_sync
 from qep_sync.service.journal import Entry, JournalError, cli_run, summarize_alerts, summarize_sync
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-PARIS = ZoneInfo("Europe/Paris")
-
-
-def today_in_paris() -> dt.date:
-    return dt.datetime.now(PARIS).date()
 
 
 def _parse_today(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date:
     if value is None:
-        return today_in_paris()
+        return paris_today()
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -50,7 +46,7 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "--config",
         "config_path",
         type=click.Path(path_type=Path),
-        envvar="QEP_SYNC_CONFIG",
+        envvar=CONFIG_VARIABLE,
         default=None,
         help=f"Fichier de configuration (défaut : ./{CONFIG_NAME} ou $QEP_SYNC_CONFIG).",
     )
@@ -182,7 +178,7 @@ def sync(
             config,
             today,
             dry_run=dry_run,
-            now=dt.datetime.now(PARIS),
+            now=paris_now(),
             progress=progress_printer() if fmt == "text" else None,
         )
         entry.summary = summarize_sync(result)
@@ -238,7 +234,7 @@ def demo(directory: Path, config_path: Path | None, today: dt.date) -> None:
     create_workspace(directory, demo=True, today=today, force=True)
     mark.write_text("Dossier de démonstration de qep-sync : recréé par « qep-sync demo ».\n")
     config = load_config(directory / CONFIG_NAME)
-    result = run_sync(config, today, now=dt.datetime.now(PARIS), progress=progress_printer())
+    result = run_sync(config, today, now=paris_now(), progress=progress_printer())
     click.echo(render_report(result.check.report), nl=False)
     written = [w for w in result.writes if w.status == "written"]
     cells = sum(w.cells for w in written)
@@ -258,7 +254,7 @@ def demo(directory: Path, config_path: Path | None, today: dt.date) -> None:
     )
     from qep_sync.cli.render_alerts import demo_preview
 
-    click.echo("\n" + demo_preview(config, today, dt.datetime.now(PARIS), result.check), nl=False)
+    click.echo("\n" + demo_preview(config, today, paris_now(), result.check), nl=False)
 
 
 @main.command()
@@ -281,7 +277,7 @@ def alerts(dry_run: bool, fmt: str, config_path: Path | None, today: dt.date) ->
 
     config = resolve_config(config_path)
     with journaled_cli_run(config, "alerts", today, dry_run) as entry:
-        result = run_alerts(config, today, dry_run=dry_run, now=dt.datetime.now(PARIS))
+        result = run_alerts(config, today, dry_run=dry_run, now=paris_now())
         entry.summary = summarize_alerts(result)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

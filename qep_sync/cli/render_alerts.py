@@ -6,11 +6,11 @@ import datetime as dt
 
 import click
 
-from qep_sync.alerts.digest import french_day
 from qep_sync.alerts.job import AlertRun, demo_config, run_alerts
 from qep_sync.alerts.store import STORE_NAME
 from qep_sync.config import Config
 from qep_sync.jobs.check import CheckRun
+from qep_sync.text import french_day
 
 ITEMS_SHOWN = 6  # per recipient, in a dry run
 _MARK = {

@@ -19,11 +19,11 @@ import click
 from qep_sync.cli import (
     EXIT_FINDINGS,
     EXIT_OK,
-    PARIS,
     common_options,
     format_option,
     resolve_config,
 )
+from qep_sync.clock import PARIS, paris_now
 from qep_sync.errors import UsageError
 from qep_sync.service.journal import Journal, RunRecord, export_csv, export_json
 from qep_sync.service.logs import secrets_of, setup_logging
@@ -206,7 +206,7 @@ def status(count: int, fmt: str, config_path: Path | None, today: dt.date) -> No
     invalide.
     """
     config = resolve_config(config_path)
-    st = workspace_status(config, dt.datetime.now(PARIS), runs=count)
+    st = workspace_status(config, paris_now(), runs=count)
     if fmt == "json":
         click.echo(json.dumps(st.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -5,10 +5,8 @@ owned cells back. A new backend (LibreOffice .ods, Grist...) is one module imple
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-from qep_sync.backends.sheetxml import SheetPatch
 
 
 @dataclass
@@ -22,6 +20,25 @@ class SheetData:
     title: str
     rows: list[list[Any]]
     part: str | None = None
+
+
+@dataclass
+class SheetPatch:
+    """The owned cells to set in one worksheet; a value of None clears the cell."""
+
+    title: str
+    part: str
+    header_row: int
+    headers: dict[int, str] = field(default_factory=dict)  # new owned header cells: col -> text
+    cells: dict[tuple[int, int], Any] = field(default_factory=dict)  # (row, col) -> value
+    widths: dict[int, float] = field(default_factory=dict)  # new owned columns: col -> width
+    date_columns: set[int] = field(default_factory=set)  # owned columns that hold dates
+    # Columns that identify rows (key fields) -> their values as read, from row 1 down.
+    anchors: dict[int, list[Any]] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> int:
+        return len(self.headers) + len(self.cells)
 
 
 class SkippedWrite(Exception):
@@ -42,10 +59,6 @@ class Book(Protocol):
 
     def last_change(self) -> dt.datetime | None:
         """When the source last changed (aware datetime), if the backend knows."""
-        ...
-
-    def link(self, sheet: str, row: int) -> str:
-        """Where a person finds a row: « fichier.xlsx, onglet Délais, ligne 12 » or a URL."""
         ...
 
     def write(self, patches: list[SheetPatch]) -> list[str]:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from qep_sync.backends.xlsx import SheetData
+from qep_sync.cells import a1
+from qep_sync.core.contract import SheetData
 from qep_sync.core.parsing import is_empty
 from qep_sync.core.specs import TrackerSpec
-from qep_sync.text import a1, clean, fold
+from qep_sync.text import clean, fold
 
 HEADER_SEARCH_ROWS = 10
 

@@ -12,9 +12,9 @@ import math
 import re
 from dataclasses import dataclass
 
+from qep_sync.cells import EXCEL_EPOCH
 from qep_sync.text import clean, fold
 
-EXCEL_EPOCH = dt.date(1899, 12, 30)
 # A serial number outside these years is a typing slip (2022 typed in a date cell), not a date.
 PLAUSIBLE_YEARS = range(1980, 2101)
 
@@ -52,7 +52,6 @@ _PARTIAL_DATE = re.compile(r"^\d{1,2}\s*[/.\-]\s*\d{1,2}$")
 _MONTH_NUMERIC = re.compile(r"^(?:(\d{4})\s*[-/]\s*(\d{1,2})|(\d{1,2})\s*[-/.]\s*(\d{4}))$")
 _MONTH_TEXT = re.compile(r"^([a-z]+)\.?\s+(\d{4})$")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 
 TRUE_WORDS = {"oui", "o", "vrai", "x", "yes", "true", "1"}
 FALSE_WORDS = {"non", "n", "faux", "no", "false", "0"}
@@ -125,11 +124,6 @@ def from_serial(serial: float, raw: object | None = None) -> dt.date:
             "(saisir la date sous la forme jj/mm/aaaa)"
         )
     return day
-
-
-def to_serial(day: dt.date) -> int:
-    """A date as an Excel serial number (1900 system)."""
-    return (day - EXCEL_EPOCH).days
 
 
 def parse_date(value: object) -> dt.date | None:
@@ -263,8 +257,3 @@ def parse_text(value: object) -> str | None:
     if is_empty(value):
         return None
     return clean(show(value))
-
-
-def is_email(text: str) -> bool:
-    """A plausible single email address (what a mail server would accept as a recipient)."""
-    return bool(_EMAIL.match(text))

@@ -17,29 +17,13 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-from qep_sync.core.parsing import is_email
 from qep_sync.errors import SpecError
-from qep_sync.text import fold
+from qep_sync.resources import data_dir
+from qep_sync.text import fold, is_email
+from qep_sync.vocabulary import CONTROL_TITLE, TRACKERS
 
 TYPES = {"string", "integer", "number", "date", "month", "boolean"}
 FORMATS = {None, "default", "email", "percent", "measure"}
-CONTROL_TITLE = "Contrôle"
-TRACKERS = (
-    "autoevaluation",
-    "plan_actions",
-    "documents",
-    "formations",
-    "courriers",
-    "indicateurs",
-    "correspondants",
-)
-
-
-def data_dir(name: str) -> Path:
-    """A folder shipped with qep-sync (schemas, templates), installed or in a checkout."""
-    here = Path(__file__).resolve().parents[1]  # the qep_sync package
-    installed = here / "_data" / name
-    return installed if installed.is_dir() else here.parent / name
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
+from qep_sync.cells import a1
 from qep_sync.core.detect import TrackerSheet
 from qep_sync.core.findings import Finding, Severity
 from qep_sync.core.parsing import (
@@ -29,7 +30,6 @@ from qep_sync.core.parsing import (
     show,
 )
 from qep_sync.core.specs import Field
-from qep_sync.text import a1
 
 PERCENT_FORMATS = {"percent", "measure"}
 

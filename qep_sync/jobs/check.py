@@ -10,15 +10,16 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from qep_sync.backends import Book, open_book
+from qep_sync.backends import open_book
+from qep_sync.cells import a1
 from qep_sync.config import Config, Source
+from qep_sync.core.contract import Book
 from qep_sync.core.detect import LayoutError, layout, recognise
 from qep_sync.core.findings import Finding, Report, Severity, SheetSummary, SourceReport
 from qep_sync.core.parsing import is_empty
 from qep_sync.core.specs import TrackerSpec, load_specs
 from qep_sync.core.validate import Table, validate_sheet
 from qep_sync.errors import SourceError
-from qep_sync.text import a1
 
 Progress = Callable[[int, int, Source], None]
 

@@ -13,14 +13,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from qep_sync.clock import PARIS
 from qep_sync.core.findings import Severity
 from qep_sync.core.validate import Table
 from qep_sync.jobs.check import CheckRun, SourceRun
 from qep_sync.text import clean, fold
 
-PARIS = ZoneInfo("Europe/Paris")
 HORIZON_DAYS = 30  # Échéances lists what is late or due within this many days
 SHEETS = ("Synthèse", "Engagements", "Délais", "Indicateurs", "Échéances", "Anomalies")
 SERVICE_FIELD = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import os
 import posixpath
 import re
 import warnings
@@ -32,8 +31,8 @@ from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from qep_sync import files
 from qep_sync.backends.ooxml import PackageError, open_package, sheet_parts
-from qep_sync.backends.xlsx import lock_file
 from qep_sync.jobs.check import CheckRun
 from qep_sync.jobs.consolidate import (
     SHEETS,
@@ -108,12 +107,12 @@ def write_summary(summary: Summary, path: Path) -> ConsolidationResult:
     changes while being rebuilt; failed, and left untouched, when it exists but is not a
     readable workbook or cannot be written.
     """
-    lock = _lock(path)
+    lock = files.owner_lock(path)
     if lock is not None:
         return ConsolidationResult("skipped", f"{path.name} : classeur ouvert par un utilisateur "
                                    f"({lock.name} présent) : non mis à jour, nouvel essai au "
                                    "prochain passage", path)  # fmt: skip
-    before = _stamp(path)
+    before = files.stamp(path)
     try:
         book = _open(path)
     except PackageError as exc:
@@ -123,42 +122,21 @@ def write_summary(summary: Summary, path: Path) -> ConsolidationResult:
         )
         return ConsolidationResult("failed", message, path)
     rows = _fill(book, summary)
-    tmp = path.with_name(f".{path.name}.qep-sync.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _save(book, rows, tmp)
-        lock = _lock(path)
-        if lock is not None or _stamp(path) != before:
-            why = f"ouvert par un utilisateur ({lock.name} présent)" if lock else "modifié"
-            return ConsolidationResult("skipped", f"{path.name} : classeur {why} pendant sa mise "
-                                       "à jour : non modifié, nouvel essai au prochain passage",
-                                       path)  # fmt: skip
-        os.replace(tmp, path)
+        files.replace_atomically(path, lambda tmp: _save(book, rows, tmp), check=True,
+                                 expected=before)  # fmt: skip
+    except files.NotReplaced as exc:
+        return ConsolidationResult("skipped", f"{path.name} : classeur {exc.reason} pendant sa "
+                                   "mise à jour : non modifié, nouvel essai au prochain passage",
+                                   path)  # fmt: skip
     except OSError as exc:
         return ConsolidationResult(
             "failed", f"{path.name} : écriture impossible ({exc.strerror or exc})", path
         )
-    finally:
-        tmp.unlink(missing_ok=True)  # left only when something failed
     counts = {t.title: len(t.rows) for t in summary.tables}
     return ConsolidationResult("written", f"{path.name} : consolidation mise à jour "
                                f"({counts['Synthèse']} services, {counts['Échéances']} échéances, "
                                f"{counts['Anomalies']} anomalies)", path)  # fmt: skip
-
-
-def _lock(path: Path) -> Path | None:
-    for lock in (lock_file(path), path.with_name(f".~lock.{path.name}#")):
-        if lock.exists():
-            return lock
-    return None
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
 
 
 def _open(path: Path) -> Workbook:
@@ -240,9 +218,6 @@ def _save(book: Workbook, rows: dict[str, tuple[bytes, str]], target: Path) -> N
                     data = data[:end] + body + data[end:]
                     data = _DIMENSION.sub(f'<dimension ref="{dimension}"/>'.encode(), data, 1)
                 zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
-            zout.close()
-            fh.flush()
-            os.fsync(fh.fileno())
 
 
 def _dimension(table: SummaryTable) -> str:

@@ -12,18 +12,18 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from qep_sync.backends import SkippedWrite
-from qep_sync.backends.sheetxml import SheetPatch
+from qep_sync.cells import a1, to_serial
 from qep_sync.config import Config
 from qep_sync.core.compute import compute_table
+from qep_sync.core.contract import SheetPatch, SkippedWrite
 from qep_sync.core.findings import Finding, Severity
-from qep_sync.core.parsing import is_empty, show, to_serial
-from qep_sync.core.specs import CONTROL_TITLE, TrackerSpec
+from qep_sync.core.parsing import is_empty, show
+from qep_sync.core.specs import TrackerSpec
 from qep_sync.core.validate import Table
 from qep_sync.errors import WriteBackError
 from qep_sync.jobs.check import CheckRun, Progress, SourceRun, run_check
 from qep_sync.jobs.consolidated_workbook import ConsolidationResult, build_consolidated
-from qep_sync.text import a1
+from qep_sync.vocabulary import CONTROL_TITLE
 from qep_sync.workdays import WorkingCalendar
 
 CONTROL_WIDTH = 60.0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import socket
-from collections.abc import Mapping
 
 from qep_sync.alerts.transport import (
     RecipientRefused,
@@ -21,6 +20,7 @@ from qep_sync.alerts.transport import (
     open_transport,
 )
 from qep_sync.config import Config
+from qep_sync.env import Environment
 from qep_sync.errors import MailError
 from qep_sync.service.journal import RunRecord
 
@@ -71,7 +71,7 @@ def send_failure_notice(
     now: dt.datetime,
     *,
     sender: Transport | None = None,
-    env: Mapping[str, str] | None = None,
+    env: Environment | None = None,
 ) -> str:
     """Send it; return where it went. Raises MailError when it could not be sent."""
     alerts = config.alerts

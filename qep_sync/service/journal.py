@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
+from qep_sync.clock import PARIS, paris_now
 from qep_sync.errors import QepSyncError
 from qep_sync.statefiles import open_state_db
 
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 JOURNAL_NAME = "journal.sqlite"
 SCHEMA_VERSION = "1"
-PARIS = ZoneInfo("Europe/Paris")
 KINDS = ("sync", "alerts", "notice")
 ORIGINS = ("serve", "cli")
 FAILED = ("partial", "error")  # statuses that count in a failure streak
@@ -502,7 +501,7 @@ def cli_run(
         except JournalError as exc:
             on_error(exc)
     try:
-        with journaled(journal, kind, "cli", lambda: dt.datetime.now(PARIS), today,
+        with journaled(journal, kind, "cli", paris_now, today,
                        on_error, redact) as entry:  # fmt: skip
             yield entry
     finally:

@@ -18,15 +18,15 @@ import datetime as dt
 import json
 import logging
 import logging.handlers
-import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from qep_sync.config import Config, LogSettings
+from qep_sync.env import Environment, variable
 
 MASK = "[masqué]"
 _PEM = re.compile(
@@ -68,13 +68,12 @@ class Redactor:
         return _ASSIGNMENT.sub(lambda m: m.group(1) + MASK, text)
 
 
-def secrets_of(config: Config, env: Mapping[str, str] | None = None) -> list[str]:
+def secrets_of(config: Config, env: Environment | None = None) -> list[str]:
     """The secret values this config gives access to, as they are in the environment now."""
-    env = os.environ if env is None else env
     found: list[str] = []
     if config.smtp is not None and config.smtp.password_env:
-        found.append(env.get(config.smtp.password_env, ""))
-    key_path = env.get(config.google.credentials_env)
+        found.append(variable(config.smtp.password_env, env) or "")
+    key_path = variable(config.google.credentials_env, env)
     if key_path:
         try:
             data = json.loads(Path(key_path).read_text(encoding="utf-8"))

@@ -8,12 +8,10 @@ weekend, public holiday or closure day) or when ``working_days_only`` is false; 
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
+from qep_sync.clock import PARIS
 from qep_sync.config import Config, Schedule
 from qep_sync.workdays import WorkingCalendar
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def calendar_of(config: Config) -> WorkingCalendar:

@@ -39,7 +39,7 @@ import signal
 import socket
 import threading
 import types
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +49,9 @@ import schedule as schedule_lib
 
 from qep_sync.alerts import run_alerts
 from qep_sync.alerts.transport import Transport
+from qep_sync.clock import PARIS, paris_now
 from qep_sync.config import Config, Source, load_config
+from qep_sync.env import Environment
 from qep_sync.errors import ConfigError, QepSyncError, UsageError
 from qep_sync.jobs import check as check_job
 from qep_sync.jobs.check import CheckRun, Progress
@@ -68,7 +70,7 @@ from qep_sync.service.journal import (
     summarize_sync,
 )
 from qep_sync.service.logs import Redactor, log_event, secrets_of
-from qep_sync.service.office_hours import PARIS, calendar_of, in_office_hours, next_office_run
+from qep_sync.service.office_hours import calendar_of, in_office_hours, next_office_run
 from qep_sync.statefiles import exclusive_lock
 
 LOCK_NAME = "serve.lock"
@@ -79,10 +81,6 @@ Clock = Callable[[], dt.datetime]
 Wait = Callable[[float], None]
 
 log = logging.getLogger("qep_sync.service.serve")
-
-
-def paris_now() -> dt.datetime:
-    return dt.datetime.now(PARIS)
 
 
 # ---------------------------------------------------------------- schedule's clock
@@ -176,7 +174,7 @@ class Jobs(Protocol):
 class WorkspaceJobs:
     """The real jobs: ``run_sync`` and ``run_alerts``, the alerts reusing a sync of the same tick."""
 
-    def __init__(self, sender: Transport | None = None, env: Mapping[str, str] | None = None):
+    def __init__(self, sender: Transport | None = None, env: Environment | None = None):
         self.sender = sender
         self.env = env
         self._fresh: tuple[dt.date, CheckRun] | None = None
@@ -236,7 +234,7 @@ class Service:
         wait: Wait | None = None,
         jobs: Jobs | None = None,
         sender: Transport | None = None,
-        env: Mapping[str, str] | None = None,
+        env: Environment | None = None,
         run_at_start: bool | None = None,
         max_wait: float = MAX_WAIT,
         heartbeat: float = HEARTBEAT,

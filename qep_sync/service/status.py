@@ -14,9 +14,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from qep_sync.clock import PARIS
 from qep_sync.config import Config
 from qep_sync.service.journal import Journal, RunRecord
-from qep_sync.service.office_hours import PARIS, calendar_of, office_seconds_between
+from qep_sync.service.office_hours import calendar_of, office_seconds_between
 
 ALIVE_BEATS = 3  # heartbeats missed before serve is said not to answer
 

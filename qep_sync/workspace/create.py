@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -20,6 +19,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from qep_sync import files
+from qep_sync.cells import a1, column_letter
 from qep_sync.config import (
     CONFIG_NAME,
     CONSOLIDATED_NAME,
@@ -31,7 +32,6 @@ from qep_sync.config import (
 )
 from qep_sync.core.specs import Field, TrackerSpec, load_specs
 from qep_sync.errors import QepSyncError, UsageError
-from qep_sync.text import a1, column_letter
 
 # --- The seed: the Doubs prefecture's quality policy (2022) ---------------------------------
 
@@ -493,24 +493,16 @@ def write_workbook(path: Path, plan: WorkbookPlan, specs: dict[str, TrackerSpec]
         write_sheet(wb.create_sheet(sheet.title), sheet, specs[sheet.tracker])
     if default is not None:
         wb.remove(default)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        wb.save(tmp)
-        os.replace(tmp, path)
+        files.replace_atomically(path, wb.save)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise QepSyncError(f"écriture impossible de {path} : {exc.strerror or exc}") from None
 
 
 def write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        files.replace_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise QepSyncError(f"écriture impossible de {path} : {exc.strerror or exc}") from None
 
 
