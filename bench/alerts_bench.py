@@ -114,9 +114,10 @@ def one_message_per_item(config: Any, check: Any, today: dt.date, now: dt.dateti
     """The baseline: each item its own message (its recipients in To, the lead in Cc), rendered
     with the same templates and sent over one connection."""
     from qep_sync.alerts.digest import Digest, DigestContext, render_digest
-    from qep_sync.alerts.items import ServiceIndex, build_items
+    from qep_sync.alerts.items import build_items
     from qep_sync.alerts.recipients import build_directory, route
     from qep_sync.alerts.transport import SmtpTransport, compose, mailbox
+    from qep_sync.core.services import ServiceIndex
 
     services = ServiceIndex(config.sources)
     directory = build_directory(check, config.alerts, services)

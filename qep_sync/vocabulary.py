@@ -3,12 +3,11 @@
 Tracker names, the column that names a row's service, the fields that identify a row, and
 the values of the states people type and of the statuses qep-sync computes (docs/contract.md
 §2 and §3). The spec files of ``schemas/`` list the allowed values a person may type; the
-code reads these constants, never a bare copy of the words.
+code reads these constants, never a bare copy of the words. They are plain ``str``: what is
+written into a cell is exactly a text.
 """
 
 from __future__ import annotations
-
-from enum import StrEnum
 
 TRACKERS = (
     "autoevaluation",
@@ -39,7 +38,7 @@ YES, NO = "Oui", "Non"
 # ---------------------------------------------------------------- what people type
 
 
-class ActionState(StrEnum):
+class ActionState:
     """« État » of an action."""
 
     TODO = "À faire"
@@ -48,7 +47,7 @@ class ActionState(StrEnum):
     ABANDONED = "Abandonné"
 
 
-class DocumentState(StrEnum):
+class DocumentState:
     """« État » of a document."""
 
     TO_WRITE = "À rédiger"
@@ -57,7 +56,7 @@ class DocumentState(StrEnum):
     ARCHIVED = "Archivé"
 
 
-class Level(StrEnum):
+class Level:
     """« Niveau » of a self-assessment."""
 
     COMPLIANT = "Conforme"
@@ -73,7 +72,7 @@ EVALUATED_LEVELS = (Level.NON_COMPLIANT, Level.PARTIAL, Level.COMPLIANT)  # wors
 # ---------------------------------------------------------------- what qep-sync computes
 
 
-class ActionStatus(StrEnum):
+class ActionStatus:
     DONE = "Terminée"
     ABANDONED = "Abandonnée"
     LATE = "En retard"
@@ -81,7 +80,7 @@ class ActionStatus(StrEnum):
     ON_TRACK = "Dans les temps"
 
 
-class DocumentStatus(StrEnum):
+class DocumentStatus:
     ARCHIVED = "Archivé"
     DRAFTING = "En cours de formalisation"
     DRAFTING_LATE = "Formalisation en retard"
@@ -90,21 +89,21 @@ class DocumentStatus(StrEnum):
     VALID = "Valide"
 
 
-class TrainingStatus(StrEnum):
+class TrainingStatus:
     DONE = "Réalisée"
     LATE = "En retard"
     PLANNED = "Planifiée"
     TO_PLAN = "À planifier"
 
 
-class ReplyStatus(StrEnum):
+class ReplyStatus:
     ON_TIME = "Répondu dans le délai"
     LATE_REPLY = "Répondu hors délai"
     WAITING = "En attente"
     LATE = "En retard"
 
 
-class AssessmentStatus(StrEnum):
+class AssessmentStatus:
     NOT_ASSESSED = "Non évalué"
     NOT_APPLICABLE = "Non applicable"
     DUE = "À réévaluer"
@@ -114,7 +113,15 @@ class AssessmentStatus(StrEnum):
 # Statuses of items still open (something remains to be done), by tracker.
 OPEN_STATUSES: dict[str, frozenset[str]] = {
     "plan_actions": frozenset({ActionStatus.LATE, ActionStatus.DUE_SOON, ActionStatus.ON_TRACK}),
-    "documents": frozenset(set(DocumentStatus) - {DocumentStatus.ARCHIVED}),
+    "documents": frozenset(
+        {
+            DocumentStatus.DRAFTING,
+            DocumentStatus.DRAFTING_LATE,
+            DocumentStatus.EXPIRED,
+            DocumentStatus.TO_RENEW,
+            DocumentStatus.VALID,
+        }
+    ),
     "formations": frozenset({TrainingStatus.LATE, TrainingStatus.PLANNED, TrainingStatus.TO_PLAN}),
     "courriers": frozenset({ReplyStatus.LATE, ReplyStatus.WAITING}),
     "autoevaluation": frozenset({AssessmentStatus.DUE, AssessmentStatus.UP_TO_DATE}),

@@ -15,9 +15,10 @@ from typing import Any
 
 import jinja2
 
-from qep_sync.alerts.items import KINDS, AlertItem, ServiceIndex
+from qep_sync.alerts.items import KINDS, AlertItem
 from qep_sync.alerts.recipients import Delivery, Person
 from qep_sync.config import Alerts
+from qep_sync.core.services import ServiceIndex
 from qep_sync.resources import data_dir
 from qep_sync.text import french_date, french_day
 

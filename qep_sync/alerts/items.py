@@ -11,16 +11,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from qep_sync.config import Alerts, Config, Source
 from qep_sync.core.findings import Finding, Severity
+from qep_sync.core.services import ServiceIndex
 from qep_sync.core.validate import Table
 from qep_sync.jobs.check import CheckRun, SourceRun
 from qep_sync.text import clean, fold
-from qep_sync.vocabulary import SERVICE_FIELD
+from qep_sync.vocabulary import (
+    KEY_FIELDS,
+    OPEN_STATUSES,
+    SERVICE_FIELD,
+    AssessmentStatus,
+    DocumentStatus,
+    TrainingStatus,
+)
 
 # Kinds in the order digests show them, with the heading of their group.
 KINDS: dict[str, str] = {
@@ -34,9 +42,10 @@ KINDS: dict[str, str] = {
 }
 # Kinds reminded before their date (J-30, J-7, J-1); the others only once late (issue 5).
 UPCOMING_KINDS = {"action", "reponse", "document"}
-# Trackers without a key in their spec: the fields that identify a row.
-KEY_FIELDS = {"autoevaluation": ("module", "engagement", "service")}
 ANOMALY_STEP = "anomalie"
+# Documents reminded: dated ones (to renew, expired, valid until a date), and late drafts.
+DOCUMENT_DUE = frozenset({DocumentStatus.TO_RENEW, DocumentStatus.EXPIRED, DocumentStatus.VALID,
+                          DocumentStatus.DRAFTING_LATE})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -86,31 +95,6 @@ class AlertItem:
         return (0, self.days)
 
 
-class ServiceIndex:
-    """Service codes by code or full name, case and accents ignored (a row's Service cell)."""
-
-    def __init__(self, sources: Iterable[Source]) -> None:
-        self.names: dict[str, str] = {}
-        self._index: dict[str, str] = {}
-        for source in sources:
-            self.names.setdefault(source.service, source.name)
-            self._index.setdefault(fold(source.service), source.service)
-            self._index.setdefault(fold(source.name), source.service)
-
-    def resolve(self, text: Any, default: str) -> str:
-        """The code of the service a cell names; ``default`` for an empty cell."""
-        if text is None or not str(text).strip():
-            return default
-        key = fold(text)
-        code = self._index.get(key)
-        if code is None:
-            code = self._index[key] = clean(str(text))
-        return code
-
-    def name(self, code: str) -> str:
-        return self.names.get(code) or code
-
-
 @dataclass(frozen=True)
 class _Due:
     """A row's deadline as its tracker sees it."""
@@ -144,7 +128,7 @@ class _Row:
 
 def _plan_actions(r: _Row) -> _Due | None:
     status, due = r.owned("statut"), r["echeance"]
-    if status not in ("En retard", "Échéance proche", "Dans les temps") or due is None:
+    if status not in OPEN_STATUSES["plan_actions"] or due is None:
         return None
     return _Due("action", due, status, _label(r["numero"], r["action"]), r["responsable"],
                 r["email_responsable"], r["date_debut"])  # fmt: skip
@@ -152,16 +136,16 @@ def _plan_actions(r: _Row) -> _Due | None:
 
 def _documents(r: _Row) -> _Due | None:
     status, due = r.owned("statut"), r.owned("prochaine_echeance")
-    if due is None or status not in ("À renouveler", "Caduc", "Valide", "Formalisation en retard"):
+    if due is None or status not in DOCUMENT_DUE:
         return None
-    kind = "formalisation" if status == "Formalisation en retard" else "document"
+    kind = "formalisation" if status == DocumentStatus.DRAFTING_LATE else "document"
     return _Due(kind, due, status, _label(r["reference"], r["intitule"]), r["responsable"],
                 r["email_responsable"])  # fmt: skip
 
 
 def _formations(r: _Row) -> _Due | None:
     status, due = r.owned("statut"), r.owned("date_limite")
-    if status != "En retard" or due is None:
+    if status != TrainingStatus.LATE or due is None:
         return None
     return _Due(
         "formation", due, status, _label(r["formation"], r["agent"]), r["agent"], r["email"]
@@ -170,7 +154,7 @@ def _formations(r: _Row) -> _Due | None:
 
 def _courriers(r: _Row) -> _Due | None:
     status, due = r.owned("statut"), r.owned("date_limite_reponse")
-    if status not in ("En retard", "En attente") or due is None:
+    if status not in OPEN_STATUSES["courriers"] or due is None:
         return None
     title = _label(_label(r["canal"], r["numero"]), r["objet"])
     return _Due("reponse", due, status, title, r["agent"], r["email"], r["date_reception"])
@@ -178,7 +162,7 @@ def _courriers(r: _Row) -> _Due | None:
 
 def _autoevaluation(r: _Row) -> _Due | None:
     status, due = r.owned("statut"), r.owned("prochaine_evaluation")
-    if status != "À réévaluer" or due is None:
+    if status != AssessmentStatus.DUE or due is None:
         return None
     title = _label(r["module"], f"engagement n° {r['engagement']}", r["intitule"])
     return _Due("autoevaluation", due, status, title, r["evaluateur"])
@@ -310,7 +294,7 @@ def _anomaly_items(run: SourceRun, services: ServiceIndex) -> Iterator[AlertItem
             kind="anomalie",
             service=service,
             title=f.message,
-            status="Erreur" if f.severity is Severity.ERROR else "Avertissement",
+            status=f.severity.label,
             due=None,
             days=None,
             step=ANOMALY_STEP,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from qep_sync.alerts.digest import Digest, DigestContext, group_digests, render_digest
-from qep_sync.alerts.items import ANOMALY_STEP, AlertItem, ServiceIndex, build_items
+from qep_sync.alerts.items import ANOMALY_STEP, AlertItem, build_items
 from qep_sync.alerts.recipients import Delivery, Person, build_directory, route
 from qep_sync.alerts.store import STORE_NAME, AlertStore, Sent, run_lock
 from qep_sync.alerts.transport import (
@@ -29,6 +29,7 @@ from qep_sync.alerts.transport import (
 from qep_sync.config import Config
 from qep_sync.core.compute import compute_table
 from qep_sync.core.findings import Finding, Severity
+from qep_sync.core.services import ServiceIndex
 from qep_sync.env import Environment
 from qep_sync.errors import MailError
 from qep_sync.jobs.check import CheckRun, run_check

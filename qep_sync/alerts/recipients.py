@@ -14,9 +14,10 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from functools import lru_cache
 
-from qep_sync.alerts.items import AlertItem, ServiceIndex
+from qep_sync.alerts.items import AlertItem
 from qep_sync.config import Alerts
 from qep_sync.core.findings import Finding, Severity
+from qep_sync.core.services import ServiceIndex
 from qep_sync.jobs.check import CheckRun
 from qep_sync.text import clean, is_email
 

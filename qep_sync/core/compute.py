@@ -10,15 +10,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from qep_sync.config import Rules
 from qep_sync.core.findings import Finding, Severity
 from qep_sync.core.validate import Table
+from qep_sync.vocabulary import (
+    NO,
+    YES,
+    ActionState,
+    ActionStatus,
+    AssessmentStatus,
+    DocumentState,
+    DocumentStatus,
+    Level,
+    ReplyStatus,
+    TrainingStatus,
+)
 from qep_sync.workdays import WorkingCalendar, add_months
 
 EXCEL_CELL_LIMIT = 32_767
 Values = dict[str, Any]
+S = TypeVar("S", bound=str)
 Rule = Callable[[Table, int, dt.date, Rules, WorkingCalendar], Values]
 
 
@@ -27,7 +40,7 @@ def _valid(table: Table, row: int, *names: str) -> bool:
     return not any((row, n) in table.invalid for n in names)
 
 
-def _by_days(days: int, window: int, past: str, near: str, later: str) -> str:
+def _by_days(days: int, window: int, past: S, near: S, later: S) -> S:
     """§3.1 rule 1: past means strictly before today; « within N days » is 0 ≤ days ≤ N."""
     if days < 0:
         return past
@@ -36,33 +49,32 @@ def _by_days(days: int, window: int, past: str, near: str, later: str) -> str:
 
 def plan_actions(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCalendar) -> Values:
     state, due = t.value(row, "etat"), t.value(row, "echeance")
-    if state == "Fait":
-        return {"statut": "Terminée"}
-    if state == "Abandonné":
-        return {"statut": "Abandonnée"}
+    if state == ActionState.DONE:
+        return {"statut": ActionStatus.DONE}
+    if state == ActionState.ABANDONED:
+        return {"statut": ActionStatus.ABANDONED}
     if state is None or due is None:
         return {}
     days = (due - today).days
-    status = _by_days(
-        days, rules.echeance_proche_jours, "En retard", "Échéance proche", "Dans les temps"
-    )
+    status = _by_days(days, rules.echeance_proche_jours,
+                      ActionStatus.LATE, ActionStatus.DUE_SOON, ActionStatus.ON_TRACK)  # fmt: skip
     return {"jours_restants": days, "statut": status}
 
 
 def documents(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCalendar) -> Values:
     state = t.value(row, "etat")
-    if state == "Archivé":
-        return {"statut": "Archivé"}
-    if state in ("À rédiger", "En rédaction"):
+    if state == DocumentState.ARCHIVED:
+        return {"statut": DocumentStatus.ARCHIVED}
+    if state in (DocumentState.TO_WRITE, DocumentState.WRITING):
         if not _valid(t, row, "date_prevue"):
             return {}
         planned = t.value(row, "date_prevue")
         if planned is None:
-            return {"statut": "En cours de formalisation"}
+            return {"statut": DocumentStatus.DRAFTING}
         days = (planned - today).days
-        status = "Formalisation en retard" if days < 0 else "En cours de formalisation"
+        status = DocumentStatus.DRAFTING_LATE if days < 0 else DocumentStatus.DRAFTING
         return {"prochaine_echeance": planned, "jours_restants": days, "statut": status}
-    if state != "Validé" or not _valid(
+    if state != DocumentState.VALIDATED or not _valid(
         t, row, "date_caducite", "date_mise_a_jour", "periodicite_revision"
     ):
         return {}
@@ -73,10 +85,11 @@ def documents(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCale
     if updated is not None and months is not None:
         candidates.append(add_months(updated, months))
     if not candidates:
-        return {"statut": "Valide"}
+        return {"statut": DocumentStatus.VALID}
     due = min(candidates)
     days = (due - today).days
-    status = _by_days(days, rules.document_alerte_jours, "Caduc", "À renouveler", "Valide")
+    status = _by_days(days, rules.document_alerte_jours,
+                      DocumentStatus.EXPIRED, DocumentStatus.TO_RENEW, DocumentStatus.VALID)  # fmt: skip
     return {"prochaine_echeance": due, "jours_restants": days, "statut": status}
 
 
@@ -87,13 +100,13 @@ def formations(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCal
     limit = planned or (add_months(arrived, rules.formation_delai_mois) if arrived else None)
     out: Values = {"date_limite": limit}
     if t.value(row, "date_realisee") is not None:
-        out["statut"] = "Réalisée"
+        out["statut"] = TrainingStatus.DONE
     elif limit is not None and limit < today:
-        out["statut"] = "En retard"
+        out["statut"] = TrainingStatus.LATE
     elif planned is not None:
-        out["statut"] = "Planifiée"
+        out["statut"] = TrainingStatus.PLANNED
     else:
-        out["statut"] = "À planifier"
+        out["statut"] = TrainingStatus.TO_PLAN
     return out
 
 
@@ -112,15 +125,15 @@ def courriers(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCale
     if replied is None:
         return {
             "date_limite_reponse": limit,
-            "statut": "En retard" if today > limit else "En attente",
+            "statut": ReplyStatus.LATE if today > limit else ReplyStatus.WAITING,
         }
     delay = cal.working_days_between(received, replied)
     on_time = delay <= target
     return {
         "date_limite_reponse": limit,
         "delai_jours_ouvres": delay,
-        "dans_le_delai": "Oui" if on_time else "Non",
-        "statut": "Répondu dans le délai" if on_time else "Répondu hors délai",
+        "dans_le_delai": YES if on_time else NO,
+        "statut": ReplyStatus.ON_TIME if on_time else ReplyStatus.LATE_REPLY,
     }
 
 
@@ -128,15 +141,18 @@ def autoevaluation(
     t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCalendar
 ) -> Values:
     level = t.value(row, "niveau")
-    if level in ("Non évalué", "Non applicable"):
-        return {"statut": level}
+    if level == Level.NOT_ASSESSED:
+        return {"statut": AssessmentStatus.NOT_ASSESSED}
+    if level == Level.NOT_APPLICABLE:
+        return {"statut": AssessmentStatus.NOT_APPLICABLE}
     if level is None or not _valid(t, row, "date_evaluation"):
         return {}
     evaluated = t.value(row, "date_evaluation")
     if evaluated is None:
-        return {"statut": "Non évalué"}
+        return {"statut": AssessmentStatus.NOT_ASSESSED}
     due = add_months(evaluated, rules.autoevaluation_periodicite_mois)
-    return {"prochaine_evaluation": due, "statut": "À réévaluer" if due < today else "À jour"}
+    status = AssessmentStatus.DUE if due < today else AssessmentStatus.UP_TO_DATE
+    return {"prochaine_evaluation": due, "statut": status}
 
 
 def indicateurs(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCalendar) -> Values:
@@ -145,7 +161,7 @@ def indicateurs(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCa
         return {}
     sense = t.value(row, "sens") or "≥"
     reached = value >= target if sense == "≥" else value <= target
-    return {"ecart": round(value - target, 9), "atteint": "Oui" if reached else "Non"}
+    return {"ecart": round(value - target, 9), "atteint": YES if reached else NO}
 
 
 RULES: dict[str, Rule] = {

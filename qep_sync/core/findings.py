@@ -17,6 +17,11 @@ class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
+    @property
+    def label(self) -> str:
+        """The word a person reads: « Erreur » or « Avertissement »."""
+        return "Erreur" if self is Severity.ERROR else "Avertissement"
+
 
 @dataclass(frozen=True)
 class Finding:

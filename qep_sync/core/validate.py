@@ -30,6 +30,7 @@ from qep_sync.core.parsing import (
     show,
 )
 from qep_sync.core.specs import Field
+from qep_sync.vocabulary import ActionState, DocumentState
 
 PERCENT_FORMATS = {"percent", "measure"}
 
@@ -279,7 +280,7 @@ def _plan_actions(table: Table, rec: _Recorder, today: dt.date) -> None:
         return
     has_date = "date_realisation" in table.frame
     for row in table.frame.index:
-        done = table.value(row, "etat") == "Fait"
+        done = table.value(row, "etat") == ActionState.DONE
         undated = not has_date or table.value(row, "date_realisation") is None
         if done and undated and (row, "date_realisation") not in table.invalid:
             rec.add(row, "etat", "action « Fait » sans Date de réalisation", Severity.WARNING)
@@ -288,7 +289,7 @@ def _plan_actions(table: Table, rec: _Recorder, today: dt.date) -> None:
 def _documents(table: Table, rec: _Recorder, today: dt.date) -> None:
     for row in table.frame.index:
         state = table.value(row, "etat")
-        if state == "Validé":
+        if state == DocumentState.VALIDATED:
             review = table.value(row, "date_mise_a_jour") and table.value(
                 row, "periodicite_revision"
             )

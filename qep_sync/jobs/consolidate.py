@@ -16,31 +16,28 @@ from typing import Any
 
 from qep_sync.clock import PARIS
 from qep_sync.core.findings import Severity
+from qep_sync.core.services import ServiceIndex
 from qep_sync.core.validate import Table
 from qep_sync.jobs.check import CheckRun, SourceRun
-from qep_sync.text import clean, fold
+from qep_sync.text import fold
+from qep_sync.vocabulary import (
+    CANALS,
+    EVALUATED_LEVELS,
+    OPEN_STATUSES,
+    SERVICE_FIELD,
+    YES,
+    ActionStatus,
+    DocumentStatus,
+    Level,
+    ReplyStatus,
+    TrainingStatus,
+)
 
 HORIZON_DAYS = 30  # Échéances lists what is late or due within this many days
 SHEETS = ("Synthèse", "Engagements", "Délais", "Indicateurs", "Échéances", "Anomalies")
-SERVICE_FIELD = {
-    "plan_actions": "service_pilote",
-    "documents": "service",
-    "formations": "service",
-    "courriers": "service",
-    "autoevaluation": "service",
-    "indicateurs": "service",
-}
-EVALUATED = ("Non conforme", "Partiellement conforme", "Conforme")  # worst first
-CANALS = ("Courrier", "Courriel", "Réclamation", "Suggestion")
-KINDS = ("action", "document", "formation", "réponse", "autoévaluation")
-OPEN_STATUSES = {
-    "action": {"En retard", "Échéance proche", "Dans les temps"},
-    "document": {"Caduc", "À renouveler", "Valide", "Formalisation en retard",
-                 "En cours de formalisation"},
-    "formation": {"En retard", "Planifiée", "À planifier"},
-    "réponse": {"En retard", "En attente"},
-    "autoévaluation": {"À réévaluer", "À jour"},
-}  # fmt: skip
+# Échéances: the kind of each line, in the order of a day's lines, and its tracker.
+KINDS = {"action": "plan_actions", "document": "documents", "formation": "formations",
+         "réponse": "courriers", "autoévaluation": "autoevaluation"}  # fmt: skip
 
 
 # ---------------------------------------------------------------- the summary, as plain data
@@ -111,29 +108,18 @@ class _Services:
     """The services of the run: each source's, plus any named only in a row's Service column."""
 
     def __init__(self, runs: Iterable[SourceRun]) -> None:
+        runs = list(runs)
+        self.index = ServiceIndex(run.source for run in runs)
         self.by_code: dict[str, _Service] = {}
-        self._index: dict[str, str] = {}
-        self._cache: dict[str, str] = {}
         for run in runs:
             code = run.source.service
             self.by_code[code] = _Service(code, run.source.name, run)
-            self._index.setdefault(fold(code), code)
-            self._index.setdefault(fold(run.source.name), code)
 
     def resolve(self, text: Any, default: str) -> str:
         """The service a row belongs to: its Service cell (code or name) when filled."""
-        if text is None:
-            return default
-        text = str(text)
-        code = self._cache.get(text)
-        if code is None:
-            key = fold(text)
-            code = self._index.get(key)
-            if code is None:
-                code = clean(text)
-                self._index[key] = code
-                self.by_code[code] = _Service(code, "", None)
-            self._cache[text] = code
+        code = self.index.resolve(text, default)
+        if code not in self.by_code:
+            self.by_code[code] = _Service(code, "", None)
         return code
 
     def ordered(self) -> list[_Service]:
@@ -298,30 +284,30 @@ def _count_statuses(data: _Run) -> None:
     stats = data.stats
     for v in data.of("plan_actions"):
         for service, status in zip(v.services, v.owned("statut"), strict=True):
-            stats[service].actions_late += status == "En retard"
+            stats[service].actions_late += status == ActionStatus.LATE
     for v in data.of("documents"):
         for service, status in zip(v.services, v.owned("statut"), strict=True):
-            if status == "Caduc":
+            if status == DocumentStatus.EXPIRED:
                 stats[service].documents_expired += 1
-            elif status == "À renouveler":
+            elif status == DocumentStatus.TO_RENEW:
                 stats[service].documents_expiring += 1
-            elif status == "Formalisation en retard":
+            elif status == DocumentStatus.DRAFTING_LATE:
                 stats[service].formalisation_late += 1
     for v in data.of("formations"):
         for service, status in zip(v.services, v.owned("statut"), strict=True):
-            stats[service].trainings_late += status == "En retard"
+            stats[service].trainings_late += status == TrainingStatus.LATE
     for v in data.of("courriers"):
         columns = zip(v.services, v.owned("dans_le_delai"), v.owned("statut"), strict=True)
         for service, on_time, status in columns:
             if on_time is not None:
                 stats[service].replies_answered += 1
-                stats[service].replies_on_time += on_time == "Oui"
-            elif status == "En retard":
+                stats[service].replies_on_time += on_time == YES
+            elif status == ReplyStatus.LATE:
                 stats[service].replies_late += 1
     for a in data.assessments:
-        if a.level in EVALUATED:
+        if a.level in EVALUATED_LEVELS:
             stats[a.service].engagements_evaluated += 1
-            stats[a.service].engagements_compliant += a.level == "Conforme"
+            stats[a.service].engagements_compliant += a.level == Level.COMPLIANT
 
 
 # ---------------------------------------------------------------- the six tables
@@ -403,12 +389,12 @@ def _figures(s: _Stats) -> list[Any]:
 def consolidated_level(levels: Iterable[str]) -> str:
     """The worst evaluated level; Non évalué if none is evaluated, Non applicable if all are."""
     levels = list(levels)
-    for level in EVALUATED:
+    for level in EVALUATED_LEVELS:
         if level in levels:
             return level
-    if levels and all(level == "Non applicable" for level in levels):
-        return "Non applicable"
-    return "Non évalué"
+    if levels and all(level == Level.NOT_APPLICABLE for level in levels):
+        return Level.NOT_APPLICABLE
+    return Level.NOT_ASSESSED
 
 
 def _engagements(data: _Run, heading: str) -> SummaryTable:
@@ -426,8 +412,8 @@ def _engagements(data: _Run, heading: str) -> SummaryTable:
         levels: dict[str, str] = entry["levels"]
         rows.append([entry["module"], number, entry["title"],
                      consolidated_level(levels.values()),
-                     sum(1 for lv in levels.values() if lv == "Conforme"),
-                     sum(1 for lv in levels.values() if lv in EVALUATED),
+                     sum(1 for lv in levels.values() if lv == Level.COMPLIANT),
+                     sum(1 for lv in levels.values() if lv in EVALUATED_LEVELS),
                      *(levels.get(code) for code in codes)])  # fmt: skip
     columns = [
         Column("Module", width=30), Column("N°", "int", width=6),
@@ -455,10 +441,10 @@ def _delais(data: _Run, heading: str) -> SummaryTable:
             g["received"] += 1
             if on_time is not None:
                 g["delays"].append(delay)
-                g["on_time"] += on_time == "Oui"
-            elif status == "En retard":
+                g["on_time"] += on_time == YES
+            elif status == ReplyStatus.LATE:
                 g["late"] += 1
-            elif status == "En attente":
+            elif status == ReplyStatus.WAITING:
                 g["waiting"] += 1
     rank = data.services.rank()
     canal_rank = {c: i for i, c in enumerate(CANALS)}
@@ -531,7 +517,7 @@ def _echeances(data: _Run, heading: str) -> SummaryTable:
 
     def add(kind: str, v: _View, row: int, service: str, label: str, due: Any, status: Any,
             who: Any) -> None:  # fmt: skip
-        if due is None or due > horizon or status not in OPEN_STATUSES[kind]:
+        if due is None or due > horizon or status not in OPEN_STATUSES[KINDS[kind]]:
             return
         items.append([due, (due - data.today).days, kind, service, label, who, status,
                       v.file, v.sheet, row])  # fmt: skip
@@ -587,7 +573,7 @@ def _anomalies(check: CheckRun, data: _Run, heading: str) -> SummaryTable:
         label = run.source.label
         if run.report.error:
             rows.append([run.source.service, label, None, None, None, None,
-                         f"classeur non lu : {run.report.error}", "Erreur"])  # fmt: skip
+                         f"classeur non lu : {run.report.error}", Severity.ERROR.label])  # fmt: skip
         for f in run.report.findings:
             view = views.get((run.source.service, f.sheet))
             service = (view.service_of(f.row) if view else None) or run.source.service
@@ -596,7 +582,7 @@ def _anomalies(check: CheckRun, data: _Run, heading: str) -> SummaryTable:
                 stats.errors += 1
             else:
                 stats.warnings += 1
-            severity = "Erreur" if f.severity is Severity.ERROR else "Avertissement"
+            severity = f.severity.label
             rows.append([service, label, f.sheet or None, f.cell or None, f.column or None,
                          f.value or None, f.message, severity])  # fmt: skip
     columns = [

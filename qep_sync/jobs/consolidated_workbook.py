@@ -33,6 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from qep_sync import files
 from qep_sync.backends.ooxml import PackageError, open_package, sheet_parts
+from qep_sync.core.findings import Severity
 from qep_sync.jobs.check import CheckRun
 from qep_sync.jobs.consolidate import (
     SHEETS,
@@ -43,14 +44,27 @@ from qep_sync.jobs.consolidate import (
     SummaryTable,
     consolidate,
 )
+from qep_sync.vocabulary import (
+    NO,
+    YES,
+    ActionStatus,
+    AssessmentStatus,
+    DocumentStatus,
+    Level,
+    ReplyStatus,
+    TrainingStatus,
+)
 
 # Status colours, by the words the computed columns use.
-RED = {"En retard", "Caduc", "Formalisation en retard", "À réévaluer", "Non conforme", "Non",
-       "Erreur", "Répondu hors délai"}  # fmt: skip
-ORANGE = {"Échéance proche", "À renouveler", "En attente", "À planifier",
-          "En cours de formalisation", "Partiellement conforme", "Avertissement"}  # fmt: skip
-GREEN = {"Dans les temps", "Valide", "Planifiée", "À jour", "Conforme", "Oui",
-         "Répondu dans le délai", "Réalisée", "Terminée"}  # fmt: skip
+RED = {ActionStatus.LATE, DocumentStatus.EXPIRED, DocumentStatus.DRAFTING_LATE,
+       AssessmentStatus.DUE, Level.NON_COMPLIANT, NO, Severity.ERROR.label,
+       ReplyStatus.LATE_REPLY}  # fmt: skip
+ORANGE = {ActionStatus.DUE_SOON, DocumentStatus.TO_RENEW, ReplyStatus.WAITING,
+          TrainingStatus.TO_PLAN, DocumentStatus.DRAFTING, Level.PARTIAL,
+          Severity.WARNING.label}  # fmt: skip
+GREEN = {ActionStatus.ON_TRACK, DocumentStatus.VALID, TrainingStatus.PLANNED,
+         AssessmentStatus.UP_TO_DATE, Level.COMPLIANT, YES, ReplyStatus.ON_TIME,
+         TrainingStatus.DONE, ActionStatus.DONE}  # fmt: skip
 
 
 # ---------------------------------------------------------------- the workbook
