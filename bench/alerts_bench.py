@@ -151,7 +151,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from qep_sync.alerts import run_alerts
-    from qep_sync.alerts.job import _compute
     from qep_sync.jobs.check import run_check
 
     config_path = generate(args.out, args.services, args.letters)
@@ -166,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         config = bench_config(config_path, controller.port, Path(scratch))
         start = time.perf_counter()
         check = run_check(config, today)
-        _compute(check, config, today)
+        check.compute(today, config)
         read_seconds = time.perf_counter() - start
         runs: dict[str, Any] = {}
 

@@ -14,12 +14,19 @@ from collections.abc import Iterable
 
 import holidays
 
+from qep_sync.config import Config
+
 
 def add_months(day: dt.date, months: int) -> dt.date:
     """Excel's EDATE: the same day ``months`` later, clamped to the month's last day."""
     years, month0 = divmod(day.month - 1 + months, 12)
     year, month = day.year + years, month0 + 1
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def calendar_of(config: Config) -> WorkingCalendar:
+    """A workspace's working days: the public calendar, its closure days and worked holidays."""
+    return WorkingCalendar(config.calendar.closure_days, config.calendar.worked_holidays)
 
 
 class WorkingCalendar:

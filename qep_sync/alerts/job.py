@@ -27,13 +27,12 @@ from qep_sync.alerts.transport import (
     open_transport,
 )
 from qep_sync.config import Config
-from qep_sync.core.compute import compute_table
 from qep_sync.core.findings import Finding, Severity
 from qep_sync.core.services import ServiceIndex
 from qep_sync.env import Environment
 from qep_sync.errors import MailError
 from qep_sync.jobs.check import CheckRun, run_check
-from qep_sync.workdays import WorkingCalendar
+from qep_sync.workdays import calendar_of
 
 
 @dataclass
@@ -108,15 +107,6 @@ class AlertRun:
             "digests": [o.to_dict() for o in self.outcomes],
             "findings": [f.to_dict() for f in self.findings],
         }
-
-
-def _compute(check: CheckRun, config: Config, today: dt.date) -> None:
-    """Computed columns for the run's date, where sync has not already filled them."""
-    cal = WorkingCalendar(config.calendar.closure_days, config.calendar.worked_holidays)
-    for run in check.sources:
-        for table in run.tables:
-            if len(table.computed) != len(table.frame.index):
-                table.computed = compute_table(table, today, config.rules, cal)
 
 
 def _pending(
@@ -259,8 +249,8 @@ def run_alerts(
     """
     alerts = config.alerts
     check = check or run_check(config, today)
-    _compute(check, config, today)
-    cal = WorkingCalendar(config.calendar.closure_days, config.calendar.worked_holidays)
+    check.compute(today, config)
+    cal = calendar_of(config)
     transport = sender
     if transport is None and not dry_run:
         transport = open_transport(config.smtp, alerts.sender, alerts.outbox, now, env)

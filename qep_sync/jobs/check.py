@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from qep_sync.backends import open_book
 from qep_sync.cells import a1
-from qep_sync.config import Config, Source
+from qep_sync.config import Config, Rules, Source
+from qep_sync.core.compute import compute_table
 from qep_sync.core.contract import Book
 from qep_sync.core.detect import LayoutError, layout, recognise
 from qep_sync.core.findings import Finding, Report, Severity, SheetSummary, SourceReport
@@ -20,6 +21,7 @@ from qep_sync.core.parsing import is_empty
 from qep_sync.core.specs import TrackerSpec, load_specs
 from qep_sync.core.validate import Table, validate_sheet
 from qep_sync.errors import SourceError
+from qep_sync.workdays import WorkingCalendar, calendar_of
 
 Progress = Callable[[int, int, Source], None]
 
@@ -33,6 +35,12 @@ class SourceRun:
     book: Book | None = None
     tables: list[Table] = field(default_factory=list)
 
+    def compute(self, today: dt.date, rules: Rules, cal: WorkingCalendar) -> None:
+        """Fill each table's owned columns for ``today``; a table already computed is kept."""
+        for table in self.tables:
+            if len(table.computed) != len(table.frame.index):
+                table.computed = compute_table(table, today, rules, cal)
+
 
 @dataclass
 class CheckRun:
@@ -42,6 +50,12 @@ class CheckRun:
 
     def tables(self, tracker: str) -> list[Table]:
         return [t for s in self.sources for t in s.tables if t.tracker == tracker]
+
+    def compute(self, today: dt.date, config: Config) -> None:
+        """The owned columns of every source, where they are not computed yet."""
+        cal = calendar_of(config)
+        for run in self.sources:
+            run.compute(today, config.rules, cal)
 
 
 def read_source(

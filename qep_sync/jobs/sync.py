@@ -14,7 +14,6 @@ from typing import Any
 
 from qep_sync.cells import a1, to_serial
 from qep_sync.config import Config
-from qep_sync.core.compute import compute_table
 from qep_sync.core.contract import SheetPatch, SkippedWrite
 from qep_sync.core.findings import Finding, Severity
 from qep_sync.core.parsing import is_empty, show
@@ -24,7 +23,7 @@ from qep_sync.errors import WriteBackError
 from qep_sync.jobs.check import CheckRun, Progress, SourceRun, run_check
 from qep_sync.jobs.consolidated_workbook import ConsolidationResult, build_consolidated
 from qep_sync.vocabulary import CONTROL_TITLE
-from qep_sync.workdays import WorkingCalendar
+from qep_sync.workdays import WorkingCalendar, calendar_of
 
 CONTROL_WIDTH = 60.0
 
@@ -151,8 +150,8 @@ def sync_source(
         result.message = run.report.error or ""
         return result
     patches = []
+    run.compute(today, config.rules, cal)
     for table in run.tables:
-        table.computed = compute_table(table, today, config.rules, cal)
         patch = plan_sheet(table, table.computed)
         if patch.changed:
             patches.append(patch)
@@ -204,7 +203,7 @@ def run_sync(
     ``now`` (the run's wall-clock time) is shown in the consolidated workbook's titles.
     """
     check = run_check(config, today, progress=progress)
-    cal = WorkingCalendar(config.calendar.closure_days, config.calendar.worked_holidays)
+    cal = calendar_of(config)
     writes = [sync_source(run, today, config, cal, dry_run) for run in check.sources]
     result = SyncRun(check, writes, dry_run)
     if config.consolidated is not None and not dry_run:

@@ -10,12 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 from qep_sync.clock import PARIS
-from qep_sync.config import Config, Schedule
+from qep_sync.config import Schedule
 from qep_sync.workdays import WorkingCalendar
-
-
-def calendar_of(config: Config) -> WorkingCalendar:
-    return WorkingCalendar(config.calendar.closure_days, config.calendar.worked_holidays)
 
 
 def _window(day: dt.date, plan: Schedule) -> tuple[dt.datetime, dt.datetime]:

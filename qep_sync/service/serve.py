@@ -70,8 +70,9 @@ from qep_sync.service.journal import (
     summarize_sync,
 )
 from qep_sync.service.logs import Redactor, log_event, secrets_of
-from qep_sync.service.office_hours import calendar_of, in_office_hours, next_office_run
+from qep_sync.service.office_hours import in_office_hours, next_office_run
 from qep_sync.statefiles import exclusive_lock
+from qep_sync.workdays import calendar_of
 
 LOCK_NAME = "serve.lock"
 MAX_WAIT = 60.0  # seconds between two looks at the stop event, the config and the schedule

@@ -17,7 +17,8 @@ from typing import Any
 from qep_sync.clock import PARIS
 from qep_sync.config import Config
 from qep_sync.service.journal import Journal, RunRecord
-from qep_sync.service.office_hours import calendar_of, office_seconds_between
+from qep_sync.service.office_hours import office_seconds_between
+from qep_sync.workdays import calendar_of
 
 ALIVE_BEATS = 3  # heartbeats missed before serve is said not to answer
 

@@ -10,7 +10,6 @@ dates typed as French text, « 50 % » typed as text, lower-case and alias value
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import random
 import unicodedata
@@ -18,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import holidays
-
 from qep_sync.config import DEFAULT_DELAIS
 from qep_sync.core.specs import TrackerSpec, load_specs
+from qep_sync.text import MONTH_ABBREVIATIONS, french_date
+from qep_sync.workdays import WorkingCalendar, add_months
 from qep_sync.workspace.create import (
     CENTRAL_BOOKS,
     ENGAGEMENTS,
@@ -46,8 +45,6 @@ SEED = "qep-sync-demo"
 DOMAIN = "doubs.gouv.fr"
 DAY = dt.timedelta(days=1)
 ERROR, WARNING = "error", "warning"
-MONTH_NAMES = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
-MONTH_ABBREVIATIONS = "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc."
 
 
 def _table(text: str) -> list[list[str]]:
@@ -147,38 +144,6 @@ def _rng(name: str) -> random.Random:
     return random.Random(f"{SEED}:{name}")
 
 
-def long_date(day: dt.date) -> str:
-    """A date as people type it in French: « 12 septembre 2026 », « 1er août 2026 »."""
-    month = MONTH_NAMES.split()[day.month - 1]
-    return f"{'1er' if day.day == 1 else day.day} {month} {day.year}"
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Excel's EDATE: the same day ``months`` later, clamped to the month's last day."""
-    years, month0 = divmod(day.month - 1 + months, 12)
-    year, month = day.year + years, month0 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-class WorkingDays:
-    """Monday to Friday minus French public holidays: enough for realistic reply dates."""
-
-    def __init__(self, today: dt.date) -> None:
-        years = range(today.year - 2, today.year + 2)
-        self.holidays = set(holidays.country_holidays("FR", years=years))
-
-    def is_working(self, day: dt.date) -> bool:
-        return day.weekday() < 5 and day not in self.holidays
-
-    def add(self, day: dt.date, n: int) -> dt.date:
-        """The ``n``-th working day after ``day`` (``day`` itself when n is 0)."""
-        while n > 0:
-            day += DAY
-            if self.is_working(day):
-                n -= 1
-        return day
-
-
 def _first(rows: list[Row], test: Callable[[Row], bool], start: int = 0) -> int:
     """Index of the first row from ``start`` that passes ``test`` (the demo always has one)."""
     for i in range(start, len(rows)):
@@ -246,11 +211,11 @@ OBSERVATIONS = ["Transmis à la DDT", "Relance de l'usager", "Vu avec le chef de
                 "Dossier incomplet", "Réponse commune avec la DREAL"]  # fmt: skip
 
 
-def _reply(received: dt.date, canal: str, today: dt.date, days: WorkingDays,
+def _reply(received: dt.date, canal: str, today: dt.date, days: WorkingCalendar,
            rng: random.Random) -> dt.date | None:  # fmt: skip
     """Mostly on time, some late, a few never: recent letters are often still pending."""
     target = DEFAULT_DELAIS[canal]
-    if days.add(received, target) >= today:  # still within the time allowed
+    if days.add_working_days(received, target) >= today:  # still within the time allowed
         if rng.random() < 0.5:
             return None
         delay = rng.randint(0, target)
@@ -263,18 +228,18 @@ def _reply(received: dt.date, canal: str, today: dt.date, days: WorkingDays,
             delay = target + rng.randint(1, 10)
         else:
             return None
-    reply = days.add(received, delay)
+    reply = days.add_working_days(received, delay)
     return reply if reply <= today else None
 
 
-def _letters(code: str, today: dt.date, days: WorkingDays) -> list[Row]:
+def _letters(code: str, today: dt.date, days: WorkingCalendar) -> list[Row]:
     """A year of letters, emails, complaints and suggestions, numbered per year as received."""
     rng = _rng(f"letters:{code}")
     (low, high), weights = VOLUMES[code]
     staff = STAFF[code]
     year = [today - k * DAY for k in range(364, -1, -1)]
-    working = [d for d in year if days.is_working(d)]
-    closed = [d for d in year if not days.is_working(d)]
+    working = [d for d in year if days.is_working_day(d)]
+    closed = [d for d in year if not days.is_working_day(d)]
     drafts = []
     for _ in range(rng.randint(low, high)):
         canal = rng.choices(CANALS, weights)[0]
@@ -298,7 +263,7 @@ def _letters(code: str, today: dt.date, days: WorkingDays) -> list[Row]:
     return rows
 
 
-def delais_sheet(code: str, spec: TrackerSpec, today: dt.date, days: WorkingDays) -> SheetPlan:
+def delais_sheet(code: str, spec: TrackerSpec, today: dt.date, days: WorkingCalendar) -> SheetPlan:
     """A service's letters, laid out the way that service keeps its sheet."""
     rows = _letters(code, today, days)
     columns = spec_columns(spec, drop=["ne_pas_relancer_avant"])
@@ -336,7 +301,7 @@ def delais_sheet(code: str, spec: TrackerSpec, today: dt.date, days: WorkingDays
         first_of_month = _first(rows, lambda r: r["date_reception"].day == 1)
         short_year = _first(rows, lambda r: r["date_reponse"] is not None, start=240)
         for i in (typed, first_of_month):
-            rows[i]["date_reception"] = long_date(rows[i]["date_reception"])
+            rows[i]["date_reception"] = french_date(rows[i]["date_reception"])
         rows[short_year]["date_reponse"] = f"{rows[short_year]['date_reponse']:%d/%m/%y}"
     return plan
 
@@ -404,7 +369,7 @@ def indicateurs_sheet(code: str, spec: TrackerSpec, today: dt.date) -> SheetPlan
     elif code == "CERT":
         for row in rows:
             month = row["periode"]
-            row["periode"] = f"{MONTH_ABBREVIATIONS.split()[month.month - 1]} {month.year}"
+            row["periode"] = f"{MONTH_ABBREVIATIONS[month.month - 1]} {month.year}"
             if row["unite"] == "jours":  # typed as text, with a decimal comma
                 row["valeur"] = f"{row['valeur']:.1f}".replace(".", ",")
     return plan
@@ -509,7 +474,7 @@ def actions_sheet(spec: TrackerSpec, today: dt.date) -> SheetPlan:
     rows[6]["avancement"] = "50 %"
     rows[11]["avancement"] = 0.5
     rows[18]["etat"] = "en cours"
-    rows[24]["echeance"] = long_date(rows[24]["echeance"])
+    rows[24]["echeance"] = french_date(rows[24]["echeance"])
     rows[32]["origine"] = "Auto-évaluation"
     # Anomalies.
     rows[2]["date_realisation"] = None
@@ -788,7 +753,7 @@ def autoevaluation_sheet(spec: TrackerSpec, today: dt.date) -> SheetPlan:
 def build_demo(today: dt.date, specs: dict[str, TrackerSpec] | None = None) -> WorkspacePlan:
     """Every workbook of the demo workspace, with its planted anomalies."""
     specs = specs or load_specs()
-    days = WorkingDays(today)
+    days = WorkingCalendar()
     books = [
         WorkbookPlan(service_path(s.code), s.code, s.name, [
             delais_sheet(s.code, specs["courriers"], today, days),
