@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT, help="where the workspace is generated")
     args = parser.parse_args(argv)
 
-    from qep_sync.alerts import run_alerts
+    from qep_sync.alerts.job import run_alerts
     from qep_sync.jobs.check import run_check
 
     config_path = generate(args.out, args.services, args.letters)

@@ -12,8 +12,6 @@ import calendar
 import datetime as dt
 from collections.abc import Iterable
 
-import holidays
-
 from qep_sync.config import Config
 
 
@@ -46,6 +44,8 @@ class WorkingCalendar:
             return
         if self._days:
             low, high = min(low, self._first_year), max(high, self._last_year)
+        import holidays  # loaded on first use: --help and status never need it
+
         public = holidays.country_holidays("FR", years=range(low, high + 1))
         closed = (set(public) - self.worked_holidays) | self.closure_days
         start, end = dt.date(low, 1, 1).toordinal(), dt.date(high, 12, 31).toordinal()

@@ -20,8 +20,8 @@ from alerts_support import (
 )
 from conftest import TODAY, make_workbook
 
-from qep_sync.alerts import run_alerts
 from qep_sync.alerts.items import AlertItem, current_step
+from qep_sync.alerts.job import run_alerts
 from qep_sync.config import Alerts
 
 D = dt.date(2026, 12, 31)

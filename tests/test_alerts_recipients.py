@@ -21,7 +21,7 @@ from alerts_support import (
 )
 from conftest import TODAY
 
-from qep_sync.alerts import run_alerts
+from qep_sync.alerts.job import run_alerts
 
 
 def _send(path: Path, day: dt.date = TODAY) -> MemoryTransport:

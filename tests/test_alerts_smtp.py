@@ -27,7 +27,7 @@ from alerts_support import (
 )
 from conftest import TODAY
 
-from qep_sync.alerts import run_alerts
+from qep_sync.alerts.job import run_alerts
 from qep_sync.alerts.store import STORE_NAME, AlertStore
 from qep_sync.errors import MailError
 

@@ -26,7 +26,7 @@ from alerts_support import (
 )
 from conftest import TODAY
 
-from qep_sync.alerts import run_alerts
+from qep_sync.alerts.job import run_alerts
 from qep_sync.alerts.transport import SmtpTransport, compose, header_text, mailbox
 from qep_sync.config import Smtp
 from qep_sync.errors import ConfigError, MailError

@@ -17,7 +17,8 @@ from conftest import make_good_workbook
 
 from qep_sync.cli import main
 from qep_sync.config import load_config
-from qep_sync.service.journal import COUNTS, Journal, Summary, export_csv
+from qep_sync.jobs.outcome import RunSummary
+from qep_sync.service.journal import COUNTS, Journal, export_csv
 from qep_sync.service.status import health, serve_state, workspace_status
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -87,8 +88,8 @@ def test_failure_streaks_count_from_the_last_success(tmp_path: Path) -> None:
         t = paris(2026, 11, 9, 9, 0)
         for i, status in enumerate(["partial", "ok", "error", "interrupted", "partial"]):
             start = t + dt.timedelta(minutes=30 * i)
-            journal.record("sync", "serve", start, start, Summary(status))
-        journal.record("alerts", "serve", t, t, Summary("error"))
+            journal.record("sync", "serve", start, start, RunSummary(status))
+        journal.record("alerts", "serve", t, t, RunSummary("error"))
         streak = journal.failure_streak("sync")
         assert [r.status for r in streak] == ["error", "partial"]  # interrupted: neither
         assert len(journal.failure_streak("alerts")) == 1
@@ -114,12 +115,12 @@ def test_journal_exports_csv_and_json_since_a_date(tmp_path: Path) -> None:
     config = load_config(path)
     with Journal.of(config) as journal:
         journal.record("sync", "serve", paris(2026, 11, 2, 9, 0), paris(2026, 11, 2, 9, 0, 3),
-                       Summary("ok", {"cells_written": 7}, "7 cellules"))  # fmt: skip
+                       RunSummary("ok", {"cells_written": 7}, "7 cellules"))  # fmt: skip
         journal.record("sync", "serve", paris(2026, 11, 9, 9, 0), paris(2026, 11, 9, 9, 0, 2),
-                       Summary("partial", {"sources_failed": 1}, "BAS.xlsx : illisible",
+                       RunSummary("partial", {"sources_failed": 1}, "BAS.xlsx : illisible",
                                {"failed": [{"source": "BAS.xlsx"}]}))  # fmt: skip
         journal.record("notice", "serve", paris(2026, 11, 9, 10, 0), paris(2026, 11, 9, 10, 0),
-                       Summary("ok", {"messages_sent": 1}, "référent prévenu"))  # fmt: skip
+                       RunSummary("ok", {"messages_sent": 1}, "référent prévenu"))  # fmt: skip
     code, out = invoke("journal", "-c", str(path), "--since", "2026-11-09")
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -162,7 +163,11 @@ def test_health_counts_office_time_only(tmp_path: Path) -> None:
     config = load_config(make_alerts_workspace(tmp_path, None))  # every 30 min, 08:00–19:00
     with Journal.of(config) as journal:
         journal.record(
-            "sync", "serve", paris(2026, 11, 13, 18, 45), paris(2026, 11, 13, 18, 46), Summary("ok")
+            "sync",
+            "serve",
+            paris(2026, 11, 13, 18, 45),
+            paris(2026, 11, 13, 18, 46),
+            RunSummary("ok"),
         )  # fmt: skip  (a Friday)
         last = journal.last("sync", ("ok",))
     monday_early = health(config, last, paris(2026, 11, 16, 8, 10))
@@ -191,7 +196,7 @@ def test_status_shows_the_serve_heartbeat_and_the_next_runs(tmp_path: Path) -> N
     with Journal.of(config) as journal:
         journal.set_meta("serve", beat)
         journal.record("sync", "serve", paris(2026, 11, 16, 8, 30), paris(2026, 11, 16, 8, 31),
-                       Summary("partial", {"sources": 2, "sources_read": 1, "sources_failed": 1},
+                       RunSummary("partial", {"sources": 2, "sources_read": 1, "sources_failed": 1},
                                "BAS.xlsx : illisible",
                                {"failed": [{"source": "BAS.xlsx", "message": "illisible"}]}))  # fmt: skip
     status = workspace_status(config, now)
@@ -201,7 +206,7 @@ def test_status_shows_the_serve_heartbeat_and_the_next_runs(tmp_path: Path) -> N
     assert data["failing_sources"] == [{"source": "BAS.xlsx", "message": "illisible"}]
     assert data["serve"]["next_alerts"] == "2026-11-17T08:30:00+01:00"
 
-    from qep_sync.cli.service import render_status
+    from qep_sync.cli.render_status import render_status
 
     text = click.unstyle(render_status(status, "qep-sync.toml"))
     assert "Santé : EN ALERTE — aucune synchronisation réussie dans le journal" in text
@@ -236,7 +241,7 @@ def test_status_is_stale_after_twice_the_interval_of_office_time(tmp_path: Path)
     config = load_config(path)
     long_ago = dt.datetime.now(PARIS) - dt.timedelta(hours=3)
     with Journal.of(config) as journal:
-        journal.record("sync", "cli", long_ago, long_ago, Summary("ok"))
+        journal.record("sync", "cli", long_ago, long_ago, RunSummary("ok"))
     code, out = invoke("status", "-c", str(path))
     assert code == 1
     assert "EN ALERTE" in out and "plus de 2 × 30 min" in out
@@ -253,7 +258,7 @@ def test_the_journal_is_shared_by_cli_runs_and_serve(tmp_path: Path, kind: str) 
     path = make_alerts_workspace(tmp_path, None)
     with Journal.of(load_config(path)) as journal:
         journal.record(kind, "serve", paris(2026, 11, 9, 9, 0), paris(2026, 11, 9, 9, 1),
-                       Summary("ok"))  # fmt: skip
+                       RunSummary("ok"))  # fmt: skip
     assert invoke(kind, "-c", str(path), "--today", "2026-11-26")[0] == 0
     with Journal.of(load_config(path), readonly=True) as journal:
         assert [r.origin for r in journal.runs(kind=kind, newest_first=False)] == ["serve", "cli"]
@@ -263,7 +268,7 @@ def test_a_message_that_looks_like_a_formula_stays_text_in_the_csv(tmp_path: Pat
     with Journal(tmp_path / "j.sqlite") as journal:
         t = paris(2026, 11, 9, 9, 0)
         journal.record(
-            "sync", "cli", t, t, Summary("partial", message="=HYPERLINK(1).xlsx : illisible")
+            "sync", "cli", t, t, RunSummary("partial", message="=HYPERLINK(1).xlsx : illisible")
         )
         rows = list(csv.DictReader(io.StringIO(export_csv(journal.runs()))))
     assert rows[0]["message"] == "'=HYPERLINK(1).xlsx : illisible"

@@ -18,7 +18,8 @@ from gsheet_helpers import make_service_account_key
 
 from qep_sync.config import Config, LogSettings, load_config
 from qep_sync.jobs.check import Progress
-from qep_sync.service.journal import Journal, Summary
+from qep_sync.jobs.outcome import RunSummary
+from qep_sync.service.journal import Journal
 from qep_sync.service.logs import MASK, Redactor, log_event, secrets_of, setup_logging
 from qep_sync.service.serve import Service, WorkspaceJobs
 
@@ -117,7 +118,7 @@ class LeakyJobs(WorkspaceJobs):
         super().__init__(env=env)
         self.leak = leak
 
-    def run(self, kind: str, config: Config, now: dt.datetime, progress: Progress) -> Summary:
+    def run(self, kind: str, config: Config, now: dt.datetime, progress: Progress) -> RunSummary:
         summary = super().run(kind, config, now, progress)
         logging.getLogger("qep_sync.backends").debug("connected with %s", self.leak)
         if kind == "sync" and now.hour == 8:

@@ -25,7 +25,8 @@ from conftest import make_good_workbook
 
 from qep_sync.config import Config, Schedule, load_config
 from qep_sync.jobs.check import Progress
-from qep_sync.service.journal import Journal, Stopped, Summary
+from qep_sync.jobs.outcome import RunSummary
+from qep_sync.service.journal import Journal, Stopped
 from qep_sync.service.office_hours import in_office_hours, next_office_run, office_seconds_between
 from qep_sync.service.serve import Service, scheduler_clock
 from qep_sync.workdays import WorkingCalendar
@@ -65,15 +66,15 @@ class ScriptedJobs:
         self.script = script or (lambda kind, now: None)
         self.calls: list[tuple[str, dt.datetime]] = []
 
-    def run(self, kind: str, config: Config, now: dt.datetime, progress: Progress) -> Summary:
+    def run(self, kind: str, config: Config, now: dt.datetime, progress: Progress) -> RunSummary:
         self.calls.append((kind, now))
         outcome = self.script(kind, now)
         if isinstance(outcome, BaseException):
             raise outcome
         if outcome == "partial":
-            return Summary("partial", {"sources": 2, "sources_failed": 1}, "BAS.xlsx : illisible",
+            return RunSummary("partial", {"sources": 2, "sources_failed": 1}, "BAS.xlsx : illisible",
                            {"failed": [{"source": "BAS.xlsx", "message": "illisible"}]})  # fmt: skip
-        return Summary("ok", {"sources": 2, "sources_read": 2, "cells_written": 4}, "fait")
+        return RunSummary("ok", {"sources": 2, "sources_read": 2, "cells_written": 4}, "fait")
 
     def end_tick(self) -> None:
         pass
@@ -369,13 +370,15 @@ def test_a_stop_during_a_sync_interrupts_it_before_the_next_source(tmp_path: Pat
     read: list[int] = []
 
     class SlowJobs(ScriptedJobs):
-        def run(self, kind: str, config: Config, now: dt.datetime, progress: Progress) -> Summary:
+        def run(
+            self, kind: str, config: Config, now: dt.datetime, progress: Progress
+        ) -> RunSummary:
             for i in range(5):
                 progress(i, 5, config.sources[0])
                 read.append(i)
                 if i == 1:
                     stop.set()  # SIGTERM arrives while the second source is read
-            return Summary("ok")
+            return RunSummary("ok")
 
     Service(config, clock=fake.clock, wait=fake.wait, stop=stop, jobs=SlowJobs()).run()
     assert read == [0, 1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from qep_sync.alerts.digest import Digest, DigestContext, group_digests, render_digest
@@ -32,6 +32,7 @@ from qep_sync.core.services import ServiceIndex
 from qep_sync.env import Environment
 from qep_sync.errors import MailError
 from qep_sync.jobs.check import CheckRun, run_check
+from qep_sync.jobs.outcome import RunSummary
 from qep_sync.workdays import calendar_of
 
 
@@ -303,6 +304,35 @@ def run_alerts(
     return run
 
 
-def demo_config(config: Config) -> Config:
-    """The demo sends even on a non-working day (a newcomer tries it any day)."""
-    return replace(config, alerts=replace(config.alerts, send_on_non_working_days=True))
+def summarize_alerts(run: AlertRun) -> RunSummary:
+    """The counts, and the messages not sent, of an alerts run."""
+    report = run.check.report
+    failed = [o for o in run.outcomes if o.status == "failed"]
+    counts = {
+        "sources": len(report.sources),
+        "sources_read": len(report.sources) - len(report.failed_sources),
+        "sources_failed": len(report.failed_sources),
+        "errors": report.errors,
+        "warnings": report.warnings,
+        "messages_sent": run.count("sent"),
+        "messages_failed": len(failed),
+    }
+    details: dict[str, Any] = {
+        "transport": run.transport,
+        "items": len(run.items),
+        "deferred": run.count("deferred"),
+        "held_until": run.held_until.isoformat() if run.held_until else None,
+        "error": run.error,
+        "failed": [{"to": o.digest.to.email, "message": o.message} for o in failed],
+        "failed_sources": [{"source": s.source, "message": s.error}
+                           for s in report.failed_sources],
+    }  # fmt: skip
+    if run.error:
+        message = run.error
+    elif failed:
+        message = f"{len(failed)} courriel(s) non envoyé(s) : {failed[0].message}"
+    elif run.held_until:
+        message = f"jour non ouvré : relances reportées au {run.held_until:%d/%m/%Y}"
+    else:
+        message = f"{counts['messages_sent']} courriel(s) envoyé(s) ({run.transport})"
+    return RunSummary("partial" if run.failed else "ok", counts, message, details)

@@ -1,12 +1,17 @@
-"""Text rendering of reports for a terminal (colours only when it is one)."""
+"""What ``check``, ``sync`` and ``demo`` print: text for a terminal (colours only on one)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from qep_sync.cli.render_alerts import render_alerts
 from qep_sync.core.findings import Report, Severity
+
+if TYPE_CHECKING:  # the jobs load the data libraries: only their types here
+    from qep_sync.jobs.sync import SyncRun
+    from qep_sync.workspace.demo import DemoRun
 
 _LABEL = {Severity.ERROR: ("erreur", "red"), Severity.WARNING: ("attention", "yellow")}
 
@@ -92,7 +97,7 @@ def _cells(n: int) -> str:
     return f"{n:,}".replace(",", "\u202f") + (" cellules" if n > 1 else " cellule")
 
 
-def render_sync(run: Any) -> str:
+def render_sync(run: SyncRun) -> str:
     """Per file: what sync wrote, would write (--dry-run), skipped or failed."""
     report = run.check.report
     title = "Simulation de synchronisation" if run.dry_run else "Synchronisation"
@@ -130,4 +135,43 @@ def render_sync(run: Any) -> str:
             "Le détail des anomalies est dans la colonne « Contrôle » de chaque onglet "
             "(ou : qep-sync check).",
         ]
+    return "\n".join(lines) + "\n"
+
+
+PREVIEW_LINES = 28
+
+
+def render_demo(demo: DemoRun) -> str:
+    """The demo's check report, what its sync wrote, its reminders, and where to look."""
+    synced = demo.sync
+    written = [w for w in synced.writes if w.status == "written"]
+    cells = sum(w.cells for w in written)
+    lines = [render_report(synced.check.report).rstrip("\n"), "",
+             f"Synchronisation : {cells} cellules calculées écrites dans {len(written)} classeurs "
+             "(colonnes à en-tête vert à droite de chaque tableau, et « Contrôle »)."]  # fmt: skip
+    if synced.consolidated:
+        lines.append(f"Consolidation pour le référent qualité : {synced.consolidated.path}")
+    today = synced.check.report.today
+    lines += [
+        "",
+        f"Espace de démonstration : {demo.directory.resolve()}",
+        f"  classeurs des services : {demo.services_dir}",
+        f"  classeurs de la mission qualité : {demo.central_dir}",
+        f"  configuration : {demo.config_path}",
+        "Les anomalies ci-dessus ont été placées exprès dans les données de démonstration.",
+        f"Relancer : qep-sync sync -c {demo.config_path} --today {today}",
+        "",
+        render_alerts(demo.alerts).rstrip(),
+    ]
+    if demo.sample is not None:
+        body = demo.sample.text.splitlines()
+        lines += ["", click.style(f"Aperçu d'un courriel ({demo.sample.subject}) :", bold=True)]
+        lines += ["  │ " + line for line in body[:PREVIEW_LINES]]
+        if len(body) > PREVIEW_LINES:
+            lines.append(f"  │ … ({len(body) - PREVIEW_LINES} lignes de plus)")
+    lines += [
+        "",
+        "Courriels de relance (fichiers .eml, à ouvrir avec la messagerie) : "
+        f"{demo.config.alerts.outbox}",
+    ]
     return "\n".join(lines) + "\n"

@@ -1,16 +1,15 @@
-"""The outcome of an alerts run for a terminal, and the alert preview that ends ``qep-sync demo``."""
+"""The outcome of an alerts run, for a terminal."""
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import TYPE_CHECKING
 
 import click
 
-from qep_sync.alerts.job import AlertRun, demo_config, run_alerts
-from qep_sync.alerts.store import STORE_NAME
-from qep_sync.config import Config
-from qep_sync.jobs.check import CheckRun
 from qep_sync.text import french_day
+
+if TYPE_CHECKING:  # the alerts job loads the data libraries: only its type here
+    from qep_sync.alerts.job import AlertRun
 
 ITEMS_SHOWN = 6  # per recipient, in a dry run
 _MARK = {
@@ -77,29 +76,4 @@ def render_alerts(run: AlertRun, *, items_shown: int = ITEMS_SHOWN) -> str:
             "",
             f"{_plural(failed, 'courriel')} non envoyé(s) : retenté(s) au prochain passage.",
         ]
-    return "\n".join(lines) + "\n"
-
-
-def demo_preview(config: Config, today: dt.date, now: dt.datetime, check: CheckRun) -> str:
-    """Send the demo's digests to its outbox, afresh, and say what went where."""
-    config = demo_config(config)
-    (config.state_dir / STORE_NAME).unlink(missing_ok=True)  # the demo folder starts anew
-    if config.alerts.outbox.is_dir():
-        for old in config.alerts.outbox.glob("*.eml"):
-            old.unlink()
-    run = run_alerts(config, today, dry_run=False, now=now, check=check)
-    lines = [render_alerts(run).rstrip()]
-    sent = [o for o in run.outcomes if o.status == "sent"]
-    if sent:  # a correspondent's digest shows the most: deadlines and anomalies
-        roles = [{d.role for d in o.digest.deliveries} for o in sent]
-        sample = next((o for o, r in zip(sent, roles, strict=True) if "service" in r), sent[0])
-        body = sample.text.splitlines()
-        lines += ["", click.style(f"Aperçu d'un courriel ({sample.subject}) :", bold=True)]
-        lines += ["  │ " + line for line in body[:28]]
-        if len(body) > 28:
-            lines.append(f"  │ … ({len(body) - 28} lignes de plus)")
-    lines += [
-        "",
-        f"Courriels de relance (fichiers .eml, à ouvrir avec la messagerie) : {config.alerts.outbox}",
-    ]
     return "\n".join(lines) + "\n"

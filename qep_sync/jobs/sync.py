@@ -22,6 +22,7 @@ from qep_sync.core.validate import Table
 from qep_sync.errors import WriteBackError
 from qep_sync.jobs.check import CheckRun, Progress, SourceRun, run_check
 from qep_sync.jobs.consolidated_workbook import ConsolidationResult, build_consolidated
+from qep_sync.jobs.outcome import RunSummary
 from qep_sync.vocabulary import CONTROL_TITLE
 from qep_sync.workdays import WorkingCalendar, calendar_of
 
@@ -56,6 +57,14 @@ class SyncRun:
     writes: list[FileWrite]
     dry_run: bool
     consolidated: ConsolidationResult | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``sync --format json``: the check report, plus the writes and the consolidation."""
+        data = self.check.report.to_dict()
+        data["dry_run"] = self.dry_run
+        data["writes"] = [w.to_dict() for w in self.writes]
+        data["consolidated"] = self.consolidated.to_dict() if self.consolidated else None
+        return data
 
     @property
     def failed(self) -> bool:
@@ -209,3 +218,39 @@ def run_sync(
     if config.consolidated is not None and not dry_run:
         result.consolidated = build_consolidated(check, today, config.consolidated, generated=now)
     return result
+
+
+def summarize_sync(run: SyncRun) -> RunSummary:
+    """The counts and the failed or skipped sources of a sync."""
+    report = run.check.report
+    writes = run.writes
+    failed = [w for w in writes if w.status in ("failed", "not-read")]
+    skipped = [w for w in writes if w.status == "skipped"]
+    written = [w for w in writes if w.status == "written"]
+    counts = {
+        "sources": len(report.sources),
+        "sources_read": len(report.sources) - len(report.failed_sources),
+        "sources_skipped": len(skipped),
+        "sources_failed": len(failed),
+        "files_written": len(written),
+        "cells_written": sum(w.cells for w in written),
+        "errors": report.errors,
+        "warnings": report.warnings,
+    }
+    details: dict[str, Any] = {
+        "failed": [{"source": w.source, "service": w.service, "message": w.message} for w in failed],
+        "skipped": [{"source": w.source, "service": w.service, "message": w.message}
+                    for w in skipped],
+        "written": [{"source": w.source, "cells": w.cells} for w in written],
+    }  # fmt: skip
+    consolidated = run.consolidated
+    if consolidated is not None:
+        details["consolidated"] = consolidated.to_dict()
+    problems = [f"{w.source} : {w.message}" for w in failed]
+    if consolidated is not None and consolidated.status == "failed":
+        problems.append(f"consolidation : {consolidated.message}")
+    message = " ; ".join(problems) if problems else (
+        f"{counts['cells_written']} cellules écrites dans {len(written)} classeurs"
+        + (f", {len(skipped)} classeurs laissés pour le prochain passage" if skipped else "")
+    )  # fmt: skip
+    return RunSummary("partial" if run.failed else "ok", counts, message, details)

@@ -23,18 +23,15 @@ import socket
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from qep_sync.clock import PARIS, paris_now
+from qep_sync.config import Config
 from qep_sync.errors import QepSyncError
+from qep_sync.jobs.outcome import RunSummary
 from qep_sync.statefiles import open_state_db
-
-if TYPE_CHECKING:
-    from qep_sync.alerts.job import AlertRun
-    from qep_sync.config import Config
-    from qep_sync.jobs.sync import SyncRun
 
 JOURNAL_NAME = "journal.sqlite"
 SCHEMA_VERSION = "1"
@@ -79,16 +76,6 @@ class JournalError(QepSyncError):
 
 class Stopped(Exception):
     """Raised inside a job when ``serve`` is asked to stop (SIGTERM, SIGINT): nothing half-done."""
-
-
-@dataclass
-class Summary:
-    """How a run ended, as the journal keeps it."""
-
-    status: str  # ok, partial, error, interrupted
-    counts: dict[str, int] = field(default_factory=dict)
-    message: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -182,7 +169,7 @@ class Journal:
              os.getpid(), socket.gethostname()),
         )  # fmt: skip
 
-    def finish(self, run_id: int, ended: dt.datetime, summary: Summary) -> None:
+    def finish(self, run_id: int, ended: dt.datetime, summary: RunSummary) -> None:
         counts = {c: int(summary.counts.get(c, 0)) for c in COUNTS}
         assignments = ", ".join(f"{c} = :{c}" for c in COUNTS)
         self._write(
@@ -194,7 +181,7 @@ class Journal:
         )  # fmt: skip
 
     def record(
-        self, kind: str, origin: str, started: dt.datetime, ended: dt.datetime, summary: Summary
+        self, kind: str, origin: str, started: dt.datetime, ended: dt.datetime, summary: RunSummary
     ) -> int:
         """A run written in one go (a notice)."""
         run_id = self.start(kind, origin, started)
@@ -310,90 +297,20 @@ def _record(row: sqlite3.Row) -> RunRecord:
 # ---------------------------------------------------------------- what a run did
 
 
-def summarize_sync(run: SyncRun) -> Summary:
-    """The counts and the failed or skipped sources of a sync."""
-    report = run.check.report
-    writes = run.writes
-    failed = [w for w in writes if w.status in ("failed", "not-read")]
-    skipped = [w for w in writes if w.status == "skipped"]
-    written = [w for w in writes if w.status == "written"]
-    counts = {
-        "sources": len(report.sources),
-        "sources_read": len(report.sources) - len(report.failed_sources),
-        "sources_skipped": len(skipped),
-        "sources_failed": len(failed),
-        "files_written": len(written),
-        "cells_written": sum(w.cells for w in written),
-        "errors": report.errors,
-        "warnings": report.warnings,
-    }
-    details: dict[str, Any] = {
-        "failed": [{"source": w.source, "service": w.service, "message": w.message} for w in failed],
-        "skipped": [{"source": w.source, "service": w.service, "message": w.message}
-                    for w in skipped],
-        "written": [{"source": w.source, "cells": w.cells} for w in written],
-    }  # fmt: skip
-    consolidated = run.consolidated
-    if consolidated is not None:
-        details["consolidated"] = consolidated.to_dict()
-    problems = [f"{w.source} : {w.message}" for w in failed]
-    if consolidated is not None and consolidated.status == "failed":
-        problems.append(f"consolidation : {consolidated.message}")
-    message = " ; ".join(problems) if problems else (
-        f"{counts['cells_written']} cellules écrites dans {len(written)} classeurs"
-        + (f", {len(skipped)} classeurs laissés pour le prochain passage" if skipped else "")
-    )  # fmt: skip
-    return Summary("partial" if run.failed else "ok", counts, message, details)
-
-
-def summarize_alerts(run: AlertRun) -> Summary:
-    """The counts, and the messages not sent, of an alerts run."""
-    report = run.check.report
-    failed = [o for o in run.outcomes if o.status == "failed"]
-    counts = {
-        "sources": len(report.sources),
-        "sources_read": len(report.sources) - len(report.failed_sources),
-        "sources_failed": len(report.failed_sources),
-        "errors": report.errors,
-        "warnings": report.warnings,
-        "messages_sent": run.count("sent"),
-        "messages_failed": len(failed),
-    }
-    details: dict[str, Any] = {
-        "transport": run.transport,
-        "items": len(run.items),
-        "deferred": run.count("deferred"),
-        "held_until": run.held_until.isoformat() if run.held_until else None,
-        "error": run.error,
-        "failed": [{"to": o.digest.to.email, "message": o.message} for o in failed],
-        "failed_sources": [{"source": s.source, "message": s.error}
-                           for s in report.failed_sources],
-    }  # fmt: skip
-    if run.error:
-        message = run.error
-    elif failed:
-        message = f"{len(failed)} courriel(s) non envoyé(s) : {failed[0].message}"
-    elif run.held_until:
-        message = f"jour non ouvré : relances reportées au {run.held_until:%d/%m/%Y}"
-    else:
-        message = f"{counts['messages_sent']} courriel(s) envoyé(s) ({run.transport})"
-    return Summary("partial" if run.failed else "ok", counts, message, details)
-
-
-def error_summary(exc: BaseException) -> Summary:
+def error_summary(exc: BaseException) -> RunSummary:
     """A run stopped by an exception: the French message of ours, the type of the others."""
     if isinstance(exc, Stopped | KeyboardInterrupt):
-        return Summary("interrupted", message="interrompu (arrêt demandé)")
+        return RunSummary("interrupted", message="interrompu (arrêt demandé)")
     if isinstance(exc, QepSyncError):
-        return Summary("error", message=str(exc))
-    return Summary("error", message=f"erreur inattendue : {type(exc).__name__}: {exc}")
+        return RunSummary("error", message=str(exc))
+    return RunSummary("error", message=f"erreur inattendue : {type(exc).__name__}: {exc}")
 
 
 @dataclass
 class Entry:
     """What the body of ``journaled`` sets: the run's summary once it has one."""
 
-    summary: Summary | None = None
+    summary: RunSummary | None = None
     id: int | None = None
 
 
@@ -424,14 +341,14 @@ def journaled(
     except BaseException as exc:
         _finish(journal, entry, clock, error_summary(exc), on_error, redact)
         raise
-    _finish(journal, entry, clock, entry.summary or Summary("ok"), on_error, redact)
+    _finish(journal, entry, clock, entry.summary or RunSummary("ok"), on_error, redact)
 
 
 def _finish(
     journal: Journal | None,
     entry: Entry,
     clock: Callable[[], dt.datetime],
-    summary: Summary,
+    summary: RunSummary,
     on_error: Callable[[JournalError], None],
     redact: Callable[[str], str],
 ) -> None:

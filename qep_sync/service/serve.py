@@ -47,7 +47,7 @@ from typing import Any, Protocol
 
 import schedule as schedule_lib
 
-from qep_sync.alerts import run_alerts
+from qep_sync.alerts.job import run_alerts, summarize_alerts
 from qep_sync.alerts.transport import Transport
 from qep_sync.clock import PARIS, paris_now
 from qep_sync.config import Config, Source, load_config
@@ -55,7 +55,8 @@ from qep_sync.env import Environment
 from qep_sync.errors import ConfigError, QepSyncError, UsageError
 from qep_sync.jobs import check as check_job
 from qep_sync.jobs.check import CheckRun, Progress
-from qep_sync.jobs.sync import run_sync
+from qep_sync.jobs.outcome import RunSummary
+from qep_sync.jobs.sync import run_sync, summarize_sync
 from qep_sync.service.failure_notice import JOB_NAMES, send_failure_notice
 from qep_sync.service.journal import (
     FAILED,
@@ -64,10 +65,7 @@ from qep_sync.service.journal import (
     JournalError,
     RunRecord,
     Stopped,
-    Summary,
     journaled,
-    summarize_alerts,
-    summarize_sync,
 )
 from qep_sync.service.logs import Redactor, log_event, secrets_of
 from qep_sync.service.office_hours import in_office_hours, next_office_run
@@ -163,7 +161,7 @@ def serve_lock(state_dir: Path) -> AbstractContextManager[None]:
 class Jobs(Protocol):
     """What serve runs; ``WorkspaceJobs`` in production, a fake in the tests of the loop."""
 
-    def run(self, kind: str, config: Config, now: dt.datetime, progress: Progress) -> Summary:
+    def run(self, kind: str, config: Config, now: dt.datetime, progress: Progress) -> RunSummary:
         """Run ``sync`` or ``alerts``; return how it ended (or raise: the loop contains it)."""
         ...
 
@@ -180,7 +178,7 @@ class WorkspaceJobs:
         self.env = env
         self._fresh: tuple[dt.date, CheckRun] | None = None
 
-    def run(self, kind: str, config: Config, now: dt.datetime, progress: Progress) -> Summary:
+    def run(self, kind: str, config: Config, now: dt.datetime, progress: Progress) -> RunSummary:
         today = now.date()
         if kind == "sync":
             result = run_sync(config, today, now=now, progress=progress)
@@ -354,7 +352,7 @@ class Service:
     def _run_job(self, kind: str) -> None:
         now = self.clock()
         log_event(log, logging.INFO, f"{kind}_started", today=now.date().isoformat())
-        summary: Summary | None = None
+        summary: RunSummary | None = None
         try:
             with journaled(self.journal, kind, "serve", self.clock, now.date(),
                            self._journal_failed, self.redact) as entry:  # fmt: skip
@@ -365,15 +363,15 @@ class Service:
             return
         except QepSyncError as exc:
             log_event(log, logging.ERROR, f"{kind}_failed", message=str(exc))
-            summary = Summary("error", message=self.redact(str(exc)))
+            summary = RunSummary("error", message=self.redact(str(exc)))
         except Exception as exc:
             log.exception(f"{kind}_failed", extra={"fields": {"message": str(exc)}})
             message = f"erreur inattendue : {type(exc).__name__}: {exc}"
-            summary = Summary("error", message=self.redact(message))
+            summary = RunSummary("error", message=self.redact(message))
         assert summary is not None
         self._after(kind, summary, now)
 
-    def _after(self, kind: str, summary: Summary, now: dt.datetime) -> None:
+    def _after(self, kind: str, summary: RunSummary, now: dt.datetime) -> None:
         elapsed = (self.clock() - now).total_seconds()
         fields: dict[str, Any] = {"status": summary.status, "seconds": round(elapsed, 1),
                                   **{k: v for k, v in summary.counts.items() if v}}  # fmt: skip
@@ -406,14 +404,14 @@ class Service:
             )
         except (QepSyncError, OSError) as exc:
             log_event(log, logging.ERROR, "failure_notice_failed", job=kind, message=str(exc))
-            summary = Summary("error", message=str(exc), details={"job": kind})
+            summary = RunSummary("error", message=str(exc), details={"job": kind})
             if self.config.alerts.quality_lead is None:
                 streak.notified = True  # nobody to tell: say it once, not at every failure
         else:
             streak.notified = True
             log_event(log, logging.WARNING, "failure_notice_sent", job=kind,
                       failures=streak.count, to=place)  # fmt: skip
-            summary = Summary("ok", {"messages_sent": 1},
+            summary = RunSummary("ok", {"messages_sent": 1},
                               f"référent qualité prévenu : {JOB_NAMES[kind]} en échec depuis "
                               f"{streak.count} passages", {"job": kind, "failures": streak.count,
                                                           "to": self.config.alerts.quality_lead})  # fmt: skip
