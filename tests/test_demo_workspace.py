@@ -19,8 +19,9 @@ from openpyxl import load_workbook
 from qep_sync.cli import main
 from qep_sync.config import load_config
 from qep_sync.jobs.check import run_check
-from qep_sync.workspace.create import CENTRAL_BOOKS, SERVICES, create_workspace
+from qep_sync.workspace.create import create_workspace
 from qep_sync.workspace.demo_data import build_demo, planted_anomalies
+from qep_sync.workspace.plan import CENTRAL_BOOKS, SERVICES
 
 DATES = [dt.date(2026, 11, 26), dt.date(2025, 3, 3)]
 

@@ -21,14 +21,9 @@ from qep_sync.config import DEFAULT_DELAIS, LogSettings, Rules, Schedule, load_c
 from qep_sync.core.specs import load_specs
 from qep_sync.errors import QepSyncError
 from qep_sync.jobs.check import run_check
-from qep_sync.workspace.create import (
-    CENTRAL_BOOKS,
-    ENGAGEMENTS,
-    SERVICE_TRACKERS,
-    SERVICES,
-    VALIDATION_ROWS,
-    create_workspace,
-)
+from qep_sync.workspace.create import create_workspace
+from qep_sync.workspace.plan import CENTRAL_BOOKS, ENGAGEMENTS, SERVICE_TRACKERS, SERVICES
+from qep_sync.workspace.workbooks import VALIDATION_ROWS
 
 SPECS = load_specs()
 EXPECTED_FILES = {

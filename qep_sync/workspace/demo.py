@@ -17,7 +17,8 @@ from qep_sync.config import CONFIG_NAME, Config, load_config
 from qep_sync.errors import UsageError
 from qep_sync.jobs.check import Progress
 from qep_sync.jobs.sync import SyncRun, run_sync
-from qep_sync.workspace.create import CENTRAL_DIR, SERVICES_DIR, create_workspace
+from qep_sync.workspace.create import create_workspace
+from qep_sync.workspace.plan import CENTRAL_DIR, SERVICES_DIR
 
 DEMO_MARK = ".qep-sync-demo"
 
