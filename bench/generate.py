@@ -449,7 +449,7 @@ class RowMaker:
     def anomaly(
         self, tracker: Tracker, row: dict[str, Any], previous: dict[str, Any] | None
     ) -> None:
-        """Damage one value of a row the way people do (DESIGN §2): qep-sync must report it."""
+        """Damage one value of a row the way people do (docs/contract.md §2): qep-sync must report it."""
         damageable = [
             c
             for c in tracker.columns

@@ -70,7 +70,7 @@ class Google:
 
 @dataclass(frozen=True)
 class Rules:
-    """The thresholds of DESIGN §3, with their defaults."""
+    """The thresholds of docs/contract.md §3, with their defaults."""
 
     echeance_proche_jours: int = 15
     document_alerte_jours: int = 60
@@ -101,7 +101,7 @@ class Smtp:
 
 @dataclass(frozen=True)
 class Alerts:
-    """What ``qep-sync alerts`` sends, to whom and how often (README « Alertes »)."""
+    """What ``qep-sync alerts`` sends, to whom and how often (docs/configuration.md)."""
 
     sender: str = "qualite@prefecture.invalid"
     sender_name: str = "Mission qualité"
@@ -117,7 +117,7 @@ class Alerts:
 
 @dataclass(frozen=True)
 class Schedule:
-    """When ``qep-sync serve`` runs each job; times are Europe/Paris (README « Exploitation »)."""
+    """When ``qep-sync serve`` runs each job; times are Europe/Paris (docs/exploitation.md)."""
 
     sync_every_minutes: int = 30
     office_hours: tuple[dt.time, dt.time] = (dt.time(8, 0), dt.time(19, 0))  # [start, end)

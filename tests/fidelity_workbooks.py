@@ -1,5 +1,5 @@
 """Realistic tracker workbooks carrying every feature a user's .xlsx/.xlsm may hold, for the
-write-back fidelity and safety tests (DESIGN §7).
+write-back fidelity and safety tests (docs/contract.md §7).
 
 ``build_tracker_workbook(path)`` writes, with xlsxwriter:
 

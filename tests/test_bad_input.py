@@ -1,6 +1,6 @@
 """Hostile, damaged and odd workbooks: each is refused with one clear French reason, the other
 sources are still checked, the CLI exits 1 without a traceback, and nothing is written
-(DESIGN §6, §7: one source failing does not stop the others; ``check`` writes nothing).
+(docs/contract.md §6, §7: one source failing does not stop the others; ``check`` writes nothing).
 """
 
 from __future__ import annotations

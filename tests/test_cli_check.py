@@ -1,6 +1,6 @@
 """`qep-sync check`: text report grouped by service and sheet, stable JSON, exit codes.
 
-DESIGN §6.
+docs/contract.md §6.
 """
 
 from __future__ import annotations

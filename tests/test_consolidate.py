@@ -1,6 +1,6 @@
 """The quality lead's consolidated workbook: figures, traceability, formats, and file safety.
 
-DESIGN §4. Three service workbooks and a central one (self-assessments and actions of several
+docs/contract.md §4. Three service workbooks and a central one (self-assessments and actions of several
 services) go through a dry-run sync on the pinned date; the workbook is read back with openpyxl.
 Every expected figure below was worked out by hand from the rows written here.
 """

@@ -1,4 +1,4 @@
-"""Cell values as spreadsheets hold them (DESIGN §2, §3.1 rules 10 and 11) parsed by parsing.py."""
+"""Cell values as spreadsheets hold them (docs/contract.md §2, §3.1 rules 10 and 11) parsed by parsing.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Reading trackers from real workbooks: recognition, lenient headers, values as users type
-them, and findings down to the cell (DESIGN §2, §3.1 rules 8–10).
+them, and findings down to the cell (docs/contract.md §2, §3.1 rules 8–10).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The computed columns of DESIGN §3 and the edge cases of §3.1, tracker by tracker.
+"""The computed columns of docs/contract.md §3 and the edge cases of §3.1, tracker by tracker.
 
 Each test writes a real workbook, runs ``run_check`` on it and computes the owned columns
 with ``compute_table`` for a pinned date (``TODAY``, a Thursday, unless the test says

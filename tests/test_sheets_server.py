@@ -1,5 +1,5 @@
 """The local Google Sheets test server: real gspread calls over HTTP, and a replay of recorded
-Google traffic (``../shared/reference/google-sheets-api``) compared with what it answers."""
+Google traffic (``tests/data/google-sheets-api``) compared with what it answers."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from gsheet_helpers import (
 from gspread.exceptions import APIError, SpreadsheetNotFound
 from sheets_server import SheetsServer, parse_cell, quote_title, to_serial
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared/reference/google-sheets-api"
+REFERENCE = Path(__file__).resolve().parent / "data" / "google-sheets-api"
 READ = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
 KEY = "1qEpSyNcTeStSpReAdShEeTkEy0000000000000000"
 PLAN = "Plan d'actions"
@@ -525,7 +525,7 @@ def test_a1_helpers() -> None:
 # ---------------------------------------------------------------- recorded Google traffic
 
 VOLATILE = {"createdTime", "modifiedTime"}  # times of the recording vs now
-CASSETTES = sorted(p.name for p in REFERENCE.glob("*.json")) if REFERENCE.is_dir() else []
+CASSETTES = sorted(p.name for p in REFERENCE.glob("*.json"))
 
 
 def _differences(expected: Any, actual: Any, path: str = "$") -> list[str]:
@@ -629,8 +629,11 @@ def replay(cassette: Path, key_dir: Path) -> list[tuple[int, str, str, list[str]
     return results
 
 
-@pytest.mark.skipif(not CASSETTES, reason=f"recorded traffic not found in {REFERENCE}")
-@pytest.mark.parametrize("name", CASSETTES or ["none"])
+def test_the_recorded_traffic_ships_with_the_tests() -> None:
+    assert len(CASSETTES) >= 20, f"recorded Google traffic missing from {REFERENCE}"
+
+
+@pytest.mark.parametrize("name", CASSETTES)
 def test_answers_match_recorded_google_traffic(name: str, tmp_path: Path) -> None:
     results = replay(REFERENCE / name, tmp_path)
     assert results

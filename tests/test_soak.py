@@ -123,7 +123,7 @@ def make_workspace(directory: Path, today: dt.date) -> Path:
 
 
 def expected_status(state: str, due: dt.date | None, today: dt.date) -> str | None:
-    """DESIGN §3, plan_actions, written here again from the rule."""
+    """docs/contract.md §3, plan_actions, written here again from the rule."""
     if state == "Fait":
         return "Terminée"
     if state == "Abandonné":

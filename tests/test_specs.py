@@ -1,6 +1,6 @@
 """Tracker specs (schemas/*.json): they load, they drive the checks, and bad ones are refused.
 
-DESIGN §2: a quality lead adds an allowed value or an alias by editing a spec file, with no
+docs/contract.md §2: a quality lead adds an allowed value or an alias by editing a spec file, with no
 code change.
 """
 

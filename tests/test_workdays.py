@@ -1,4 +1,4 @@
-"""Working days (DESIGN §3 « Working days ») and EDATE month arithmetic (§3.1 rule 3).
+"""Working days (docs/contract.md §3 « Working days ») and EDATE month arithmetic (§3.1 rule 3).
 
 The calendar is checked against a brute-force day-by-day count built directly on the
 ``holidays`` package (country FR, no subdivision: the Doubs is not Alsace-Moselle).

@@ -1,6 +1,6 @@
 """`qep-sync init DIR`: a commented config and blank tracker workbooks built from the specs.
 
-DESIGN §6 (init): dropdowns for allowed values, frozen headers, widths; the workspace is
+docs/contract.md §6 (init): dropdowns for allowed values, frozen headers, widths; the workspace is
 checked clean as soon as it is created, and nothing is overwritten without --force.
 """
 
@@ -218,7 +218,7 @@ def test_cli_init_writes_a_blank_workspace_and_refuses_a_second_time(tmp_path):
     again = runner.invoke(
         main, ["init", str(folder), "--today", "2026-11-26"], catch_exceptions=False
     )
-    assert again.exit_code == 2  # usage error (DESIGN §6)
+    assert again.exit_code == 2  # usage error (docs/contract.md §6)
     assert "--force" in again.output
     assert files_under(folder) == before
 

@@ -1,4 +1,4 @@
-"""Write-back fidelity (DESIGN §3, §7): a sync changes a user's workbook only in the cells
+"""Write-back fidelity (docs/contract.md §3, §7): a sync changes a user's workbook only in the cells
 qep-sync owns. Everything else — other sheets, charts, images, shapes, comments, data
 validation, conditional formats and data bars, sparklines, tables, defined names, macros,
 formula cached values — is compared with the original part by part and cell by cell.

@@ -1,4 +1,4 @@
-"""Write-back safety (DESIGN §7): a file is rewritten only when something changed, never while
+"""Write-back safety (docs/contract.md §7): a file is rewritten only when something changed, never while
 Excel holds it or after it changed since it was read, always atomically (a sync killed at any
 moment leaves the old file or the complete new one), and never half-patched when its XML
 cannot be edited. One source failing does not stop the others.

@@ -110,7 +110,7 @@ def _client(google: Google, sleep: Callable[[float], None] | None) -> gspread.Cl
     if not key_path:
         raise _Unreadable(
             f"variable d'environnement {variable} absente : elle doit contenir le chemin du "
-            "fichier de clé du compte de service Google (voir le README, « Google Sheets »)"
+            "fichier de clé du compte de service Google (voir docs/exploitation.md, « Google Sheets »)"
         )
     try:
         credentials = service_account.Credentials.from_service_account_file(key_path, scopes=SCOPES)

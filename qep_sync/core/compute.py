@@ -1,4 +1,4 @@
-"""The computed columns of DESIGN §3, for one validated table and the run's date.
+"""The computed columns of docs/contract.md §3, for one validated table and the run's date.
 
 ``compute_table(table, today, rules, calendar)`` returns, for each data row, the values of
 the owned columns in the order of ``spec.owned_titles`` (computed columns, then Contrôle).

@@ -1,6 +1,6 @@
 """Findings (problems in the data, with their place) and the report of a run.
 
-The JSON form (``Report.to_dict``) is documented in the README; its keys are stable.
+The JSON form (``Report.to_dict``) is documented in docs/commandes.md; its keys are stable.
 """
 
 from __future__ import annotations

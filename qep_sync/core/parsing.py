@@ -209,7 +209,7 @@ def parse_number(value: object) -> Measure | None:
 
 
 def parse_percent(value: object, percent_format: bool = False) -> float | None:
-    """A rate as a fraction: 50 %, 0,5 and 50 all give 0.5 (DESIGN §3.1 rule 10)."""
+    """A rate as a fraction: 50 %, 0,5 and 50 all give 0.5 (docs/contract.md §3.1 rule 10)."""
     measure = parse_number(value)
     if measure is None:
         return None

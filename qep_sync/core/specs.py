@@ -64,7 +64,7 @@ class Field:
 
 @dataclass(frozen=True)
 class Computed:
-    """A column qep-sync owns and fills (DESIGN §3)."""
+    """A column qep-sync owns and fills (docs/contract.md §3)."""
 
     name: str
     title: str

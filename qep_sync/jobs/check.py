@@ -130,7 +130,7 @@ def _needs_percent(spec: TrackerSpec) -> bool:
 
 
 def _engagements_listed(run: CheckRun) -> None:
-    """Warn about action-plan engagement numbers that no self-assessment lists (DESIGN §3.1.12)."""
+    """Warn about action-plan engagement numbers that no self-assessment lists (docs/contract.md §3.1.12)."""
     listed = {
         t.value(row, "engagement") for t in run.tables("autoevaluation") for row in t.frame.index
     }

@@ -1,4 +1,4 @@
-"""The quality lead's consolidated view (DESIGN §4), as plain data: six tables and two charts.
+"""The quality lead's consolidated view (docs/contract.md §4), as plain data: six tables and two charts.
 
 ``consolidate(check, today) -> Summary`` turns a checked run, whose tables carry their computed
 columns (``sync_source`` fills ``Table.computed``), into one table per sheet. The workbook

@@ -51,7 +51,7 @@ def failure_notice(
         "",
         "Ce courriel n'est envoyé qu'une fois tant que l'échec dure ; les passages continuent et "
         f"le service reprendra seul une fois la cause levée. État du service : qep-sync status{where}. "
-        "La section « Exploitation » du README dit quoi faire selon le message (classeur "
+        "Le chapitre « Incidents » de docs/exploitation.md dit quoi faire selon le message (classeur "
         "verrouillé, courriel refusé, source en échec).",
         "",
         "-- ",
