@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check qep_sync tests bench
 	$(VENV)/bin/ruff format --check qep_sync tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(PY) bench/run.py

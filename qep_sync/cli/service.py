@@ -85,7 +85,7 @@ def serve(
         file=log_file or config.logging.file,
     )
     try:
-        logging_setup = setup_logging(settings, secrets=secrets_of(config))
+        logging_setup = setup_logging(settings, stream=sys.stderr, secrets=secrets_of(config))
     except OSError as exc:
         raise UsageError(f"fichier journal impossible à ouvrir ({settings.file}) : {exc}") from None
     stop = threading.Event()

@@ -19,7 +19,6 @@ import json
 import logging
 import logging.handlers
 import re
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,10 +170,11 @@ class LoggingSetup:
 def setup_logging(
     settings: LogSettings,
     *,
+    stream: IO[str],
     secrets: Iterable[str] = (),
-    stream: IO[str] | None = None,
 ) -> LoggingSetup:
-    """Log ``qep_sync`` at ``settings.level`` (other libraries at WARNING) to stderr and the file.
+    """Log ``qep_sync`` at ``settings.level`` (other libraries at WARNING) to ``stream`` (the
+    command line gives its stderr) and the file.
 
     The file rotates at ``max_megabytes`` and keeps ``backup_count`` old files. Raises OSError
     when the file cannot be opened (the caller turns it into a French message).
@@ -184,7 +184,7 @@ def setup_logging(
     formatter: logging.Formatter = (
         JsonFormatter(redactor) if settings.format == "json" else TextFormatter(redactor)
     )
-    handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stderr)]
+    handlers: list[logging.Handler] = [logging.StreamHandler(stream)]
     if settings.file is not None:
         settings.file.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(
