@@ -21,7 +21,8 @@ from qep_sync.jobs.check import Progress
 from qep_sync.jobs.outcome import RunSummary
 from qep_sync.service.journal import Journal
 from qep_sync.service.logs import MASK, Redactor, log_event, secrets_of, setup_logging
-from qep_sync.service.serve import Service, WorkspaceJobs
+from qep_sync.service.serve import ServeLoop
+from qep_sync.service.workspace_jobs import WorkspaceJobs
 
 PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "Mot-de-passe-SMTP_tr3s-secret"
@@ -155,7 +156,7 @@ def test_no_secret_reaches_the_logs_the_journal_or_the_notice(tmp_path: Path, fm
                 stop.set()
 
         try:
-            service = Service(config, clock=lambda: now["t"], wait=wait, stop=stop,
+            service = ServeLoop(config, clock=lambda: now["t"], wait=wait, stop=stop,
                               jobs=LeakyJobs(leak, env), env=env, heartbeat=3600)  # fmt: skip
             service.run()
         finally:

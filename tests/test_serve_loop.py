@@ -28,7 +28,8 @@ from qep_sync.jobs.check import Progress
 from qep_sync.jobs.outcome import RunSummary
 from qep_sync.service.journal import Journal, Stopped
 from qep_sync.service.office_hours import in_office_hours, next_office_run, office_seconds_between
-from qep_sync.service.serve import Service, scheduler_clock
+from qep_sync.service.scheduler_clock import scheduler_clock
+from qep_sync.service.serve import ServeLoop
 from qep_sync.workdays import WorkingCalendar
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -112,10 +113,10 @@ xlsx = "services/BAS.xlsx"
 
 def simulate(
     config: Config, start: dt.datetime, end: dt.datetime, jobs: Any, **kwargs: Any
-) -> tuple[Service, FakeTime]:
+) -> tuple[ServeLoop, FakeTime]:
     stop = threading.Event()
     fake = FakeTime(start, end, stop)
-    service = Service(config, clock=fake.clock, wait=fake.wait, stop=stop, jobs=jobs,
+    service = ServeLoop(config, clock=fake.clock, wait=fake.wait, stop=stop, jobs=jobs,
                       heartbeat=3600, **kwargs)  # fmt: skip
     service.run()
     return service, fake
@@ -320,7 +321,7 @@ def test_a_changed_config_is_reloaded_and_an_invalid_one_is_reported_and_ignored
     stop = threading.Event()
     fake = FakeTime(paris(2026, 11, 9, 9, 0), paris(2026, 11, 9, 18, 0), stop)
     jobs = ScriptedJobs()
-    service = Service(config, clock=fake.clock, wait=fake.wait, stop=stop, jobs=jobs)
+    service = ServeLoop(config, clock=fake.clock, wait=fake.wait, stop=stop, jobs=jobs)
     original = path.read_text()
 
     def edits(kind: str, now: dt.datetime) -> None:
@@ -352,7 +353,7 @@ def test_an_invalid_config_is_shown_by_the_heartbeat(tmp_path: Path) -> None:
     config = load_config(path)
     stop = threading.Event()
     fake = FakeTime(paris(2026, 11, 9, 9, 0), paris(2026, 11, 9, 9, 10), stop)
-    service = Service(config, clock=fake.clock, wait=fake.wait, stop=stop, jobs=ScriptedJobs())
+    service = ServeLoop(config, clock=fake.clock, wait=fake.wait, stop=stop, jobs=ScriptedJobs())
     service.journal = Journal.of(config)
     path.write_text(path.read_text().replace("run_at_start = false", "sync_every_minutes = 0"))
     service.tick()
@@ -380,7 +381,7 @@ def test_a_stop_during_a_sync_interrupts_it_before_the_next_source(tmp_path: Pat
                     stop.set()  # SIGTERM arrives while the second source is read
             return RunSummary("ok")
 
-    Service(config, clock=fake.clock, wait=fake.wait, stop=stop, jobs=SlowJobs()).run()
+    ServeLoop(config, clock=fake.clock, wait=fake.wait, stop=stop, jobs=SlowJobs()).run()
     assert read == [0, 1]
     with Journal.of(config, readonly=True) as journal:
         runs = journal.runs()
@@ -419,7 +420,7 @@ def test_the_real_jobs_sync_and_send_on_a_simulated_morning(
     monkeypatch.setattr(qep_sync.jobs.check, "run_check", counting)  # the alerts' own reading only
     stop = threading.Event()
     fake = FakeTime(paris(2026, 11, 26, 7, 0), paris(2026, 11, 26, 9, 5), stop)
-    service = Service(config, clock=fake.clock, wait=fake.wait, stop=stop, heartbeat=600)
+    service = ServeLoop(config, clock=fake.clock, wait=fake.wait, stop=stop, heartbeat=600)
     service.run()
     with Journal.of(config, readonly=True) as journal:
         runs = journal.runs(newest_first=False)

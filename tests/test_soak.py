@@ -8,7 +8,7 @@ three leaves no owner file (a script, or a tool that does not make one): then on
 « changed since read » check protects the edit. Every edit is logged (JSON lines) once the
 replacement is done.
 
-Meanwhile ``Service`` (real clock, real journal) syncs every second. At the end, every edit
+Meanwhile ``ServeLoop`` (real clock, real journal) syncs every second. At the end, every edit
 of the editor is still in the files, every file is a sound workbook (zip CRCs, and
 python-calamine reads every sheet), and after a last sync the computed columns match the
 final data: a dry run has nothing left to change, and ``Statut`` agrees with a rule computed
@@ -149,7 +149,7 @@ def test_soak_serve_and_a_person_editing_the_same_workbooks(tmp_path: Path) -> N
     from qep_sync.config import load_config
     from qep_sync.jobs.sync import run_sync
     from qep_sync.service.journal import Journal
-    from qep_sync.service.serve import Service
+    from qep_sync.service.serve import ServeLoop
 
     today = dt.datetime.now(PARIS).date()
     config = load_config(make_workspace(tmp_path, today))
@@ -160,7 +160,7 @@ def test_soak_serve_and_a_person_editing_the_same_workbooks(tmp_path: Path) -> N
         cwd=Path(__file__).parent,
     )  # fmt: skip
     stop = threading.Event()
-    service = Service(config, stop=stop, every=dt.timedelta(seconds=1), heartbeat=5)
+    service = ServeLoop(config, stop=stop, every=dt.timedelta(seconds=1), heartbeat=5)
     loop = threading.Thread(target=service.run, name="serve")
     loop.start()
     try:

@@ -1,6 +1,6 @@
 """The service commands: ``serve``, ``status`` and ``journal``.
 
-Like the rest of the command line, each is one library call (``serve.Service``,
+Like the rest of the command line, each is one library call (``serve.ServeLoop``,
 ``status.workspace_status``, ``journal.Journal``) plus printing.
 """
 
@@ -75,7 +75,7 @@ def serve(
     Un seul serve par espace de travail. Code de sortie : 0 arrêt demandé, 2 configuration
     invalide ou serve déjà en marche.
     """
-    from qep_sync.service.serve import Service, install_signal_handlers
+    from qep_sync.service.serve import ServeLoop, install_signal_handlers
 
     _no_today("serve")
     config = resolve_config(config_path)
@@ -91,7 +91,7 @@ def serve(
     stop = threading.Event()
     restore = install_signal_handlers(stop)
     try:
-        service = Service(
+        service = ServeLoop(
             config,
             stop=stop,
             run_at_start=False if no_initial_run else None,

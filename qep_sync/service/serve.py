@@ -7,14 +7,7 @@ pytz; ``run_alerts`` itself holds them on non-working days), and both once at st
 ``run_at_start = false`` or ``--no-initial-run``. Between ticks it waits on a
 ``threading.Event`` for ``min(idle_seconds, 60)`` s, so a signal stops it at once.
 
-**Time is injected.** The service takes a clock (aware datetimes in Europe/Paris) and a wait
-function; a test passes a fake clock and a wait that moves it on, and a week goes by in
-seconds. ``schedule`` reads the time with ``datetime.datetime.now()`` in its own module, so
-while the loop calls into it (and only then, under a lock) ``schedule.datetime`` is a small
-stand-in module whose ``datetime.now()`` asks our clock: schedule's own arithmetic (periods,
-``.at()`` with a time zone, daylight-saving changes) is what runs, in production and in
-tests alike, rather than a copy of it. That seam is the one place where this module reaches
-into the library; schedule 1.2's ``Job`` uses nothing else of the clock.
+**Time is injected** (a clock and a wait function): see ``scheduler_clock``.
 
 **Contained failures.** A job that raises is caught, logged and journaled (``error``); a run
 that ends with a source or a message in failure is ``partial``. After
@@ -39,24 +32,20 @@ import signal
 import socket
 import threading
 import types
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import schedule as schedule_lib
 
-from qep_sync.alerts.job import run_alerts, summarize_alerts
 from qep_sync.alerts.transport import Transport
 from qep_sync.clock import PARIS, paris_now
 from qep_sync.config import Config, Source, load_config
 from qep_sync.env import Environment
 from qep_sync.errors import ConfigError, QepSyncError, UsageError
-from qep_sync.jobs import check as check_job
-from qep_sync.jobs.check import CheckRun, Progress
 from qep_sync.jobs.outcome import RunSummary
-from qep_sync.jobs.sync import run_sync, summarize_sync
 from qep_sync.service.failure_notice import JOB_NAMES, send_failure_notice
 from qep_sync.service.journal import (
     FAILED,
@@ -69,6 +58,8 @@ from qep_sync.service.journal import (
 )
 from qep_sync.service.logs import Redactor, log_event, secrets_of
 from qep_sync.service.office_hours import in_office_hours, next_office_run
+from qep_sync.service.scheduler_clock import Clock, scheduler_clock, to_paris
+from qep_sync.service.workspace_jobs import Jobs, WorkspaceJobs
 from qep_sync.statefiles import exclusive_lock
 from qep_sync.workdays import calendar_of
 
@@ -76,48 +67,9 @@ LOCK_NAME = "serve.lock"
 MAX_WAIT = 60.0  # seconds between two looks at the stop event, the config and the schedule
 HEARTBEAT = 60.0  # seconds between two heartbeats written to the journal
 
-Clock = Callable[[], dt.datetime]
 Wait = Callable[[float], None]
 
 log = logging.getLogger("qep_sync.service.serve")
-
-
-# ---------------------------------------------------------------- schedule's clock
-
-
-class _ClockedDatetime(dt.datetime):
-    """``datetime.datetime`` for schedule, whose ``now()`` is the service's clock."""
-
-    clock: Clock = paris_now
-
-    @classmethod
-    def now(cls, tz: dt.tzinfo | None = None) -> dt.datetime:  # type: ignore[override]
-        moment = _ClockedDatetime.clock()
-        # schedule works in naive local time (it converts its .at() results with astimezone()).
-        return moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
-
-
-_SHIM = types.SimpleNamespace(datetime=_ClockedDatetime, timedelta=dt.timedelta, time=dt.time)
-_SHIM_LOCK = threading.RLock()
-
-
-@contextmanager
-def scheduler_clock(clock: Clock) -> Iterator[None]:
-    """While the block runs, ``schedule`` reads the time from ``clock``."""
-    with _SHIM_LOCK:
-        saved_module, saved_clock = schedule_lib.datetime, _ClockedDatetime.clock
-        schedule_lib.datetime = _SHIM  # type: ignore[assignment]
-        _ClockedDatetime.clock = clock
-        try:
-            yield
-        finally:
-            schedule_lib.datetime = saved_module
-            _ClockedDatetime.clock = saved_clock
-
-
-def to_paris(naive_local: dt.datetime | None) -> dt.datetime | None:
-    """A ``Job.next_run`` (naive, the machine's local time) as an aware Paris time."""
-    return None if naive_local is None else naive_local.astimezone(PARIS)
 
 
 # ---------------------------------------------------------------- one serve per workspace
@@ -155,50 +107,6 @@ def serve_lock(state_dir: Path) -> AbstractContextManager[None]:
     )
 
 
-# ---------------------------------------------------------------- the jobs
-
-
-class Jobs(Protocol):
-    """What serve runs; ``WorkspaceJobs`` in production, a fake in the tests of the loop."""
-
-    def run(self, kind: str, config: Config, now: dt.datetime, progress: Progress) -> RunSummary:
-        """Run ``sync`` or ``alerts``; return how it ended (or raise: the loop contains it)."""
-        ...
-
-    def end_tick(self) -> None:
-        """The tick is over: forget what was read for it."""
-        ...
-
-
-class WorkspaceJobs:
-    """The real jobs: ``run_sync`` and ``run_alerts``, the alerts reusing a sync of the same tick."""
-
-    def __init__(self, sender: Transport | None = None, env: Environment | None = None):
-        self.sender = sender
-        self.env = env
-        self._fresh: tuple[dt.date, CheckRun] | None = None
-
-    def run(self, kind: str, config: Config, now: dt.datetime, progress: Progress) -> RunSummary:
-        today = now.date()
-        if kind == "sync":
-            result = run_sync(config, today, now=now, progress=progress)
-            self._fresh = (today, result.check)
-            return summarize_sync(result)
-        fresh = self._fresh
-        check = (
-            fresh[1]
-            if fresh and fresh[0] == today
-            else check_job.run_check(config, today, progress=progress)
-        )
-        run = run_alerts(
-            config, today, dry_run=False, now=now, sender=self.sender, check=check, env=self.env
-        )
-        return summarize_alerts(run)
-
-    def end_tick(self) -> None:
-        self._fresh = None
-
-
 # ---------------------------------------------------------------- the service
 
 
@@ -221,7 +129,7 @@ def _digest(path: Path | None) -> str | None:
         return None
 
 
-class Service:
+class ServeLoop:
     """The serve loop for one workspace; ``run()`` returns when ``stop`` is set."""
 
     def __init__(
