@@ -22,9 +22,11 @@ from conftest import TODAY, Percent, make_workbook
 
 from qep_sync.config import parse_config
 from qep_sync.core.findings import Severity
-from qep_sync.jobs.consolidate import SHEETS, consolidated_level
-from qep_sync.jobs.consolidated_workbook import build_consolidated
+from qep_sync.jobs.check import CheckRun
+from qep_sync.jobs.consolidate import consolidate, consolidated_level
+from qep_sync.jobs.consolidated_workbook import ConsolidationResult, write_view
 from qep_sync.jobs.sync import SyncRun, run_sync
+from qep_sync.jobs.view import SHEETS
 
 D = dt.date
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -115,6 +117,12 @@ def central(path: Path) -> None:
         ["P3", None, "Date illisible", "BRCIE", "bientôt", "En cours"],  # error in E4, for BRCIE
     ]
     make_workbook(path, {"Autoévaluation": assessments, "Plan d'actions": actions})
+
+
+def build_consolidated(
+    check: CheckRun, today: dt.date, path: Path, *, generated: dt.datetime | None = None
+) -> ConsolidationResult:
+    return write_view(consolidate(check, today, generated), path)
 
 
 @pytest.fixture(scope="module")

@@ -1,313 +1,36 @@
 """The quality lead's consolidated view (docs/contract.md §4), as plain data: six tables and two charts.
 
-``consolidate(check, today) -> Summary`` turns a checked run, whose tables carry their computed
-columns (``sync_source`` fills ``Table.computed``), into one table per sheet. The workbook
-itself is written by ``backends/xlsx_summary.py``.
+``consolidate(check, today) -> ConsolidatedView`` turns a checked run, whose tables carry their
+computed columns (``sync`` fills them), into one table per sheet, from the figures of
+``figures.read_figures``. The workbook itself is written by ``consolidated_workbook.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from qep_sync.clock import PARIS
 from qep_sync.core.findings import Severity
-from qep_sync.core.services import ServiceIndex
-from qep_sync.core.validate import Table
 from qep_sync.jobs.check import CheckRun, SourceRun
+from qep_sync.jobs.figures import Figures, ServiceStats, TrackerRows, read_figures
+from qep_sync.jobs.view import Chart, Column, ConsolidatedView, Percentage, ViewTable
 from qep_sync.text import fold
 from qep_sync.vocabulary import (
     CANALS,
     EVALUATED_LEVELS,
     OPEN_STATUSES,
-    SERVICE_FIELD,
     YES,
-    ActionStatus,
-    DocumentStatus,
     Level,
     ReplyStatus,
-    TrainingStatus,
 )
 
 HORIZON_DAYS = 30  # Échéances lists what is late or due within this many days
-SHEETS = ("Synthèse", "Engagements", "Délais", "Indicateurs", "Échéances", "Anomalies")
 # Échéances: the kind of each line, in the order of a day's lines, and its tracker.
 KINDS = {"action": "plan_actions", "document": "documents", "formation": "formations",
          "réponse": "courriers", "autoévaluation": "autoevaluation"}  # fmt: skip
-
-
-# ---------------------------------------------------------------- the summary, as plain data
-
-
-class Percentage(float):
-    """A number to show as a percentage in a column that also holds plain numbers."""
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column of a summary table. ``kind``: text, int, number, percent, date, month, datetime.
-
-    ``colour``: ``status`` (cells coloured by their text), ``alarm`` (red when > 0),
-    ``watch`` (orange when > 0), ``days`` (red when < 0).
-    """
-
-    title: str
-    kind: str = "text"
-    width: float | None = None
-    colour: str | None = None
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A bar chart of one column of a table, one bar per row (the total row left out)."""
-
-    title: str
-    value_column: int
-    category_column: int = 0
-
-
-@dataclass
-class SummaryTable:
-    """One sheet of the consolidated view."""
-
-    title: str
-    heading: str
-    note: str
-    columns: list[Column]
-    rows: list[list[Any]]
-    total: list[Any] | None = None
-    frozen_columns: int = 1
-    charts: list[Chart] = field(default_factory=list)
-
-
-@dataclass
-class Summary:
-    today: dt.date
-    tables: list[SummaryTable]
-
-    def table(self, title: str) -> SummaryTable:
-        return next(t for t in self.tables if t.title == title)
-
-
-# ---------------------------------------------------------------- reading the run
-
-
-@dataclass
-class _Service:
-    code: str
-    name: str
-    run: SourceRun | None  # the service's own source, if the config names one
-    contributors: dict[str, SourceRun] = field(default_factory=dict)  # by source service code
-
-
-class _Services:
-    """The services of the run: each source's, plus any named only in a row's Service column."""
-
-    def __init__(self, runs: Iterable[SourceRun]) -> None:
-        runs = list(runs)
-        self.index = ServiceIndex(run.source for run in runs)
-        self.by_code: dict[str, _Service] = {}
-        for run in runs:
-            code = run.source.service
-            self.by_code[code] = _Service(code, run.source.name, run)
-
-    def resolve(self, text: Any, default: str) -> str:
-        """The service a row belongs to: its Service cell (code or name) when filled."""
-        code = self.index.resolve(text, default)
-        if code not in self.by_code:
-            self.by_code[code] = _Service(code, "", None)
-        return code
-
-    def ordered(self) -> list[_Service]:
-        """Services with a source of their own in config order, then the others by name."""
-        own = [s for s in self.by_code.values() if s.run is not None]
-        others = sorted(
-            (s for s in self.by_code.values() if s.run is None), key=lambda s: fold(s.code)
-        )
-        return own + others
-
-    def rank(self) -> dict[str, int]:
-        return {s.code: i for i, s in enumerate(self.ordered())}
-
-
-class _View:
-    """One tracker sheet as plain column lists, each row attributed to its service."""
-
-    def __init__(self, run: SourceRun, table: Table, services: _Services) -> None:
-        self.run = run
-        self.table = table
-        self.rows: list[int] = [int(r) for r in table.frame.index]
-        self._owned = [c.name for c in table.sheet.spec.computed]
-        default = run.source.service
-        name = SERVICE_FIELD.get(table.tracker)
-        raw = self.field(name) if name else [None] * len(self.rows)
-        self.services = [services.resolve(v, default) for v in raw]
-        for code in set(self.services):
-            services.by_code[code].contributors.setdefault(run.source.service, run)
-        self._by_row: dict[int, str] | None = None
-
-    @property
-    def tracker(self) -> str:
-        return self.table.tracker
-
-    @property
-    def file(self) -> str:
-        return self.run.source.label
-
-    @property
-    def sheet(self) -> str:
-        return self.table.sheet.title
-
-    def field(self, name: str) -> list[Any]:
-        """A user field in row order: None where empty, absent or invalid."""
-        frame = self.table.frame
-        if name not in frame.columns:
-            return [None] * len(self.rows)
-        values = [None if _missing(v) else v for v in frame[name].tolist()]
-        bad = {row for row, f in self.table.invalid if f == name}
-        if bad:
-            values = [None if r in bad else v for r, v in zip(self.rows, values, strict=True)]
-        return values
-
-    def owned(self, name: str) -> list[Any]:
-        """A computed column in row order (None when sync has not computed it)."""
-        if name not in self._owned:
-            return [None] * len(self.rows)
-        i = self._owned.index(name)
-        computed = self.table.computed
-        return [computed[r][i] if r in computed else None for r in self.rows]
-
-    def service_of(self, row: int | None) -> str | None:
-        if row is None:
-            return None
-        if self._by_row is None:
-            self._by_row = dict(zip(self.rows, self.services, strict=True))
-        return self._by_row.get(row)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
-
-
-@dataclass
-class _Stats:
-    """The figures of one service's line in Synthèse."""
-
-    errors: int = 0
-    warnings: int = 0
-    actions_late: int = 0
-    documents_expired: int = 0
-    documents_expiring: int = 0
-    formalisation_late: int = 0
-    replies_answered: int = 0
-    replies_on_time: int = 0
-    replies_late: int = 0
-    trainings_late: int = 0
-    engagements_evaluated: int = 0
-    engagements_compliant: int = 0
-
-    def add(self, other: _Stats) -> None:
-        for name in vars(self):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-@dataclass
-class _Assessment:
-    """The latest self-assessment of one engagement by one service."""
-
-    service: str
-    module: str
-    number: int
-    title: str | None
-    level: str
-    evaluated: dt.date | None
-    next_due: dt.date | None
-    status: str | None
-    evaluator: str | None
-    view: _View
-    row: int
-
-
-@dataclass
-class _Run:
-    """Everything read from the run that the sheets need."""
-
-    today: dt.date
-    services: _Services
-    views: list[_View]
-    stats: defaultdict[str, _Stats]
-    assessments: list[_Assessment]
-
-    def of(self, tracker: str) -> Iterator[_View]:
-        return (v for v in self.views if v.tracker == tracker)
-
-
-def _read_run(check: CheckRun, today: dt.date) -> _Run:
-    services = _Services(check.sources)
-    views = [
-        _View(run, table, services)
-        for run in check.sources
-        for table in run.tables
-        if table.tracker in SERVICE_FIELD
-    ]
-    data = _Run(today, services, views, defaultdict(_Stats), [])
-    data.assessments = _latest_assessments(data)
-    _count_statuses(data)
-    return data
-
-
-def _latest_assessments(data: _Run) -> list[_Assessment]:
-    """One assessment per service, module and engagement: the latest (a sheet may keep history)."""
-    latest: dict[tuple[str, str, int], _Assessment] = {}
-    for v in data.of("autoevaluation"):
-        columns = zip(v.rows, v.services, v.field("module"), v.field("engagement"),
-                      v.field("intitule"), v.field("niveau"), v.field("date_evaluation"),
-                      v.owned("prochaine_evaluation"), v.owned("statut"), v.field("evaluateur"),
-                      strict=True)  # fmt: skip
-        for row, service, module, number, title, level, when, due, status, who in columns:
-            if module is None or number is None or level is None:
-                continue  # an error of the sheet, listed in Anomalies
-            key = (service, fold(module), int(number))
-            known = latest.get(key)
-            if known is not None and (when or dt.date.min) < (known.evaluated or dt.date.min):
-                continue
-            latest[key] = _Assessment(service, str(module), int(number), title, level, when,
-                                      due, status, who, v, row)  # fmt: skip
-    return list(latest.values())
-
-
-def _count_statuses(data: _Run) -> None:
-    stats = data.stats
-    for v in data.of("plan_actions"):
-        for service, status in zip(v.services, v.owned("statut"), strict=True):
-            stats[service].actions_late += status == ActionStatus.LATE
-    for v in data.of("documents"):
-        for service, status in zip(v.services, v.owned("statut"), strict=True):
-            if status == DocumentStatus.EXPIRED:
-                stats[service].documents_expired += 1
-            elif status == DocumentStatus.TO_RENEW:
-                stats[service].documents_expiring += 1
-            elif status == DocumentStatus.DRAFTING_LATE:
-                stats[service].formalisation_late += 1
-    for v in data.of("formations"):
-        for service, status in zip(v.services, v.owned("statut"), strict=True):
-            stats[service].trainings_late += status == TrainingStatus.LATE
-    for v in data.of("courriers"):
-        columns = zip(v.services, v.owned("dans_le_delai"), v.owned("statut"), strict=True)
-        for service, on_time, status in columns:
-            if on_time is not None:
-                stats[service].replies_answered += 1
-                stats[service].replies_on_time += on_time == YES
-            elif status == ReplyStatus.LATE:
-                stats[service].replies_late += 1
-    for a in data.assessments:
-        if a.level in EVALUATED_LEVELS:
-            stats[a.service].engagements_evaluated += 1
-            stats[a.service].engagements_compliant += a.level == Level.COMPLIANT
 
 
 # ---------------------------------------------------------------- the six tables
@@ -339,7 +62,7 @@ def _source_status(run: SourceRun) -> str:
     return f"illisible : {run.report.error}" if run.report.error else "lue"
 
 
-def _synthese(data: _Run, heading: str) -> SummaryTable:
+def _synthese(data: Figures, heading: str) -> ViewTable:
     columns = [
         Column("Service", width=14), Column("Intitulé", width=40),
         Column("Erreurs", "int", colour="alarm"), Column("Avertissements", "int", colour="watch"),
@@ -355,7 +78,7 @@ def _synthese(data: _Run, heading: str) -> SummaryTable:
         Column("État de la source", width=40),
     ]  # fmt: skip
     rows: list[list[Any]] = []
-    total = _Stats()
+    total = ServiceStats()
     for service in data.services.ordered():
         s = data.stats[service.code]
         total.add(s)
@@ -374,10 +97,10 @@ def _synthese(data: _Run, heading: str) -> SummaryTable:
             "indiqué dans leur colonne Service (ou Service pilote).")  # fmt: skip
     charts = [Chart("Réponses dans le délai par service", 9),
               Chart("Engagements conformes par service", 13)]  # fmt: skip
-    return SummaryTable("Synthèse", heading, note, columns, rows, total_row, 1, charts)
+    return ViewTable("Synthèse", heading, note, columns, rows, total_row, 1, charts)
 
 
-def _figures(s: _Stats) -> list[Any]:
+def _figures(s: ServiceStats) -> list[Any]:
     return [
         s.errors, s.warnings, s.actions_late, s.documents_expired, s.documents_expiring,
         s.formalisation_late, s.replies_answered, _ratio(s.replies_on_time, s.replies_answered),
@@ -397,7 +120,7 @@ def consolidated_level(levels: Iterable[str]) -> str:
     return Level.NOT_ASSESSED
 
 
-def _engagements(data: _Run, heading: str) -> SummaryTable:
+def _engagements(data: Figures, heading: str) -> ViewTable:
     rank = data.services.rank()
     codes = sorted({a.service for a in data.assessments}, key=rank.__getitem__)
     engagements: dict[tuple[str, int], dict[str, Any]] = {}
@@ -423,10 +146,10 @@ def _engagements(data: _Run, heading: str) -> SummaryTable:
     ]  # fmt: skip
     note = ("Dernière autoévaluation de chaque service ; niveau consolidé = le plus faible des "
             "niveaux évalués (Non conforme < Partiellement conforme < Conforme).")  # fmt: skip
-    return SummaryTable("Engagements", heading, note, columns, rows, frozen_columns=4)
+    return ViewTable("Engagements", heading, note, columns, rows, frozen_columns=4)
 
 
-def _delais(data: _Run, heading: str) -> SummaryTable:
+def _delais(data: Figures, heading: str) -> ViewTable:
     groups: dict[tuple[str, str, dt.date], dict[str, Any]] = {}
     for v in data.of("courriers"):
         letters = zip(v.services, v.field("canal"), v.field("date_reception"),
@@ -466,10 +189,10 @@ def _delais(data: _Run, heading: str) -> SummaryTable:
     ]  # fmt: skip
     note = ("Par mois de réception. Délai en jours ouvrés après la réception ; en retard : sans "
             "réponse après la date limite.")  # fmt: skip
-    return SummaryTable("Délais", heading, note, columns, rows, frozen_columns=3)
+    return ViewTable("Délais", heading, note, columns, rows, frozen_columns=3)
 
 
-def _indicateurs(data: _Run, heading: str) -> SummaryTable:
+def _indicateurs(data: Figures, heading: str) -> ViewTable:
     rank = data.services.rank()
     rows = []
     for v in data.of("indicateurs"):
@@ -495,7 +218,7 @@ def _indicateurs(data: _Run, heading: str) -> SummaryTable:
     note = (
         "Écart = Valeur − Cible, dans l'unité des valeurs ; Atteint selon le sens (≥ par défaut)."
     )
-    return SummaryTable("Indicateurs", heading, note, columns, rows, frozen_columns=2)
+    return ViewTable("Indicateurs", heading, note, columns, rows, frozen_columns=2)
 
 
 def _is_percent(measure: Any) -> bool:
@@ -510,12 +233,12 @@ def _label(*parts: Any) -> str:
     return " – ".join(str(p) for p in parts if p not in (None, ""))
 
 
-def _echeances(data: _Run, heading: str) -> SummaryTable:
+def _echeances(data: Figures, heading: str) -> ViewTable:
     """Every open item late or due within HORIZON_DAYS, soonest first, with its place."""
     items: list[list[Any]] = []
     horizon = data.today + dt.timedelta(days=HORIZON_DAYS)
 
-    def add(kind: str, v: _View, row: int, service: str, label: str, due: Any, status: Any,
+    def add(kind: str, v: TrackerRows, row: int, service: str, label: str, due: Any, status: Any,
             who: Any) -> None:  # fmt: skip
         if due is None or due > horizon or status not in OPEN_STATUSES[KINDS[kind]]:
             return
@@ -562,10 +285,10 @@ def _echeances(data: _Run, heading: str) -> SummaryTable:
         f"Tout ce qui est en retard ou arrive à échéance d'ici {HORIZON_DAYS} jours, le plus "
         "proche d'abord ; Fichier, Onglet et Ligne mènent à la ligne d'origine."
     )
-    return SummaryTable("Échéances", heading, note, columns, items, frozen_columns=1)
+    return ViewTable("Échéances", heading, note, columns, items, frozen_columns=1)
 
 
-def _anomalies(check: CheckRun, data: _Run, heading: str) -> SummaryTable:
+def _anomalies(check: CheckRun, data: Figures, heading: str) -> ViewTable:
     """Every finding of the run, attributed like Synthèse counts it, plus unreadable sources."""
     views = {(v.run.source.service, v.sheet): v for v in data.views}
     rows: list[list[Any]] = []
@@ -591,12 +314,14 @@ def _anomalies(check: CheckRun, data: _Run, heading: str) -> SummaryTable:
         Column("Message", width=80), Column("Gravité", width=14, colour="status"),
     ]  # fmt: skip
     note = "Chaque anomalie relevée dans les classeurs, avec sa cellule, à corriger à la source."
-    return SummaryTable("Anomalies", heading, note, columns, rows, frozen_columns=1)
+    return ViewTable("Anomalies", heading, note, columns, rows, frozen_columns=1)
 
 
-def consolidate(check: CheckRun, today: dt.date, generated: dt.datetime | None = None) -> Summary:
+def consolidate(
+    check: CheckRun, today: dt.date, generated: dt.datetime | None = None
+) -> ConsolidatedView:
     """The six tables of the consolidated view, from a run whose tables carry computed values."""
-    data = _read_run(check, today)
+    data = read_figures(check, today)
     when = f"situation au {today:%d/%m/%Y}"
     if generated is not None:
         when += f", générée le {generated:%d/%m/%Y à %H:%M}"
@@ -609,4 +334,4 @@ def consolidate(check: CheckRun, today: dt.date, generated: dt.datetime | None =
         _echeances(data, f"Échéances – {when}"),
         anomalies,
     ]
-    return Summary(today, tables)
+    return ConsolidatedView(today, tables)

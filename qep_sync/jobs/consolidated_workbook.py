@@ -1,6 +1,6 @@
 """Writes the consolidated workbook that qep-sync owns (openpyxl for layout and charts).
 
-``build_consolidated(check, today, path)`` recreates the six owned sheets at their places,
+``write_view(view, path)`` recreates the six owned sheets at their places,
 keeps any other sheet (the quality lead's own), and replaces the file atomically, or leaves
 it alone when Excel holds it open.
 """
@@ -34,16 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from qep_sync import files
 from qep_sync.backends.ooxml import PackageError, open_package, sheet_parts
 from qep_sync.core.findings import Severity
-from qep_sync.jobs.check import CheckRun
-from qep_sync.jobs.consolidate import (
-    SHEETS,
-    Chart,
-    Column,
-    Percentage,
-    Summary,
-    SummaryTable,
-    consolidate,
-)
+from qep_sync.jobs.view import SHEETS, Chart, Column, ConsolidatedView, Percentage, ViewTable
 from qep_sync.vocabulary import (
     NO,
     YES,
@@ -72,7 +63,7 @@ GREEN = {ActionStatus.ON_TRACK, DocumentStatus.VALID, TrainingStatus.PLANNED,
 
 @dataclass
 class ConsolidationResult:
-    """What build_consolidated did: written, skipped (locked, retried next run) or failed."""
+    """What write_view did: written, skipped (locked, retried next run) or failed."""
 
     status: str
     message: str
@@ -104,17 +95,7 @@ _DIMENSION = re.compile(rb'<dimension ref="[^"]*"\s*/>')
 _ESCAPE_LIKE = re.compile("_(x[0-9A-Fa-f]{4}_)")
 
 
-def build_consolidated(
-    check: CheckRun, today: dt.date, path: Path, *, generated: dt.datetime | None = None
-) -> ConsolidationResult:
-    """Rebuild the consolidated workbook at ``path`` from a synced run (see ``write_summary``).
-
-    ``generated`` (Paris wall-clock time of the run) goes in the sheets' titles.
-    """
-    return write_summary(consolidate(check, today, generated), path)
-
-
-def write_summary(summary: Summary, path: Path) -> ConsolidationResult:
+def write_view(summary: ConsolidatedView, path: Path) -> ConsolidationResult:
     """Write the six owned sheets into the workbook at ``path``; the lead's own sheets are kept.
 
     Skipped when Excel or LibreOffice holds the file open (``~$name`` beside it) or when it
@@ -185,7 +166,7 @@ def _open(path: Path) -> Workbook:
         raise PackageError(text[0][:200] if text else type(exc).__name__) from None
 
 
-def _fill(book: Workbook, summary: Summary) -> dict[str, tuple[bytes, str]]:
+def _fill(book: Workbook, summary: ConsolidatedView) -> dict[str, tuple[bytes, str]]:
     """Recreate the owned sheets at their places in ``book``; every other sheet stays.
 
     The sheets get their titles, headers, formats and charts here; their data rows come back
@@ -234,12 +215,12 @@ def _save(book: Workbook, rows: dict[str, tuple[bytes, str]], target: Path) -> N
                 zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
 
 
-def _dimension(table: SummaryTable) -> str:
+def _dimension(table: ViewTable) -> str:
     last = HEADER_ROW + len(table.rows) + (1 if table.total else 0)
     return f"A1:{get_column_letter(max(len(table.columns), 1))}{last}"
 
 
-def _format_sheet(ws: Worksheet, table: SummaryTable) -> None:
+def _format_sheet(ws: Worksheet, table: ViewTable) -> None:
     """Title, note, header row, widths, freeze, filter, colours and charts of one sheet."""
     ncols = len(table.columns)
     _text(ws, TITLE_ROW, 1, table.heading).font = Font(bold=True, size=14)
@@ -286,7 +267,7 @@ def _width(column: Column, rows: list[list[Any]], j: int) -> float:
     return float(min(max(longest, 9, *sample) + 2, 60))
 
 
-def _colour(ws: Worksheet, table: SummaryTable, first: int, last: int) -> None:
+def _colour(ws: Worksheet, table: ViewTable, first: int, last: int) -> None:
     """Conditional formats (they follow the cells when the lead sorts or filters)."""
     for j, column in enumerate(table.columns):
         if column.colour is None:
@@ -310,7 +291,7 @@ def _colour(ws: Worksheet, table: SummaryTable, first: int, last: int) -> None:
             )
 
 
-def _add_chart(ws: Worksheet, table: SummaryTable, spec: Chart, anchor: str) -> None:
+def _add_chart(ws: Worksheet, table: ViewTable, spec: Chart, anchor: str) -> None:
     # Bars only down to the last row with a figure: central workbooks (no letters, no
     # self-assessment of their own) would otherwise add empty bars.
     filled = [i for i, row in enumerate(table.rows) if row[spec.value_column] is not None]
@@ -363,7 +344,7 @@ class _StyleIds:
         return f' s="{sid}"' if sid else ""
 
 
-def _rows_xml(table: SummaryTable, styles: _StyleIds) -> bytes:
+def _rows_xml(table: ViewTable, styles: _StyleIds) -> bytes:
     """The data rows (and total row) of a table as SpreadsheetML; texts are never formulas."""
     letters = [get_column_letter(j) for j in range(1, len(table.columns) + 1)]
     kinds = [c.kind for c in table.columns]

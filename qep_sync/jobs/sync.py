@@ -21,7 +21,8 @@ from qep_sync.core.specs import TrackerSpec
 from qep_sync.core.validate import Table
 from qep_sync.errors import WriteBackError
 from qep_sync.jobs.check import CheckRun, Progress, SourceRun, run_check
-from qep_sync.jobs.consolidated_workbook import ConsolidationResult, build_consolidated
+from qep_sync.jobs.consolidate import consolidate
+from qep_sync.jobs.consolidated_workbook import ConsolidationResult, write_view
 from qep_sync.jobs.outcome import RunSummary
 from qep_sync.vocabulary import CONTROL_TITLE
 from qep_sync.workdays import WorkingCalendar, calendar_of
@@ -216,7 +217,8 @@ def run_sync(
     writes = [sync_source(run, today, config, cal, dry_run) for run in check.sources]
     result = SyncRun(check, writes, dry_run)
     if config.consolidated is not None and not dry_run:
-        result.consolidated = build_consolidated(check, today, config.consolidated, generated=now)
+        view = consolidate(check, today, generated=now)
+        result.consolidated = write_view(view, config.consolidated)
     return result
 
 

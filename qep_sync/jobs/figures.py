@@ -1,0 +1,243 @@
+"""The figures of a checked run, service by service: each tracker row attributed to its service,
+the counts of Synthèse, the latest self-assessment of each engagement.
+
+``read_figures(check, today)`` reads the run's tables (their user fields and the computed
+columns that ``sync`` filled) once; ``consolidate`` builds its tables from what it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from qep_sync.core.services import ServiceIndex
+from qep_sync.core.validate import Table
+from qep_sync.jobs.check import CheckRun, SourceRun
+from qep_sync.text import fold
+from qep_sync.vocabulary import (
+    EVALUATED_LEVELS,
+    SERVICE_FIELD,
+    YES,
+    ActionStatus,
+    DocumentStatus,
+    Level,
+    ReplyStatus,
+    TrainingStatus,
+)
+
+
+@dataclass
+class ServiceEntry:
+    code: str
+    name: str
+    run: SourceRun | None  # the service's own source, if the config names one
+    contributors: dict[str, SourceRun] = field(default_factory=dict)  # by source service code
+
+
+class Services:
+    """The services of the run: each source's, plus any named only in a row's Service column."""
+
+    def __init__(self, runs: Iterable[SourceRun]) -> None:
+        runs = list(runs)
+        self.index = ServiceIndex(run.source for run in runs)
+        self.by_code: dict[str, ServiceEntry] = {}
+        for run in runs:
+            code = run.source.service
+            self.by_code[code] = ServiceEntry(code, run.source.name, run)
+
+    def resolve(self, text: Any, default: str) -> str:
+        """The service a row belongs to: its Service cell (code or name) when filled."""
+        code = self.index.resolve(text, default)
+        if code not in self.by_code:
+            self.by_code[code] = ServiceEntry(code, "", None)
+        return code
+
+    def ordered(self) -> list[ServiceEntry]:
+        """Services with a source of their own in config order, then the others by name."""
+        own = [s for s in self.by_code.values() if s.run is not None]
+        others = sorted(
+            (s for s in self.by_code.values() if s.run is None), key=lambda s: fold(s.code)
+        )
+        return own + others
+
+    def rank(self) -> dict[str, int]:
+        return {s.code: i for i, s in enumerate(self.ordered())}
+
+
+class TrackerRows:
+    """One tracker sheet as plain column lists, each row attributed to its service."""
+
+    def __init__(self, run: SourceRun, table: Table, services: Services) -> None:
+        self.run = run
+        self.table = table
+        self.rows: list[int] = [int(r) for r in table.frame.index]
+        self._owned = [c.name for c in table.sheet.spec.computed]
+        default = run.source.service
+        name = SERVICE_FIELD.get(table.tracker)
+        raw = self.field(name) if name else [None] * len(self.rows)
+        self.services = [services.resolve(v, default) for v in raw]
+        for code in set(self.services):
+            services.by_code[code].contributors.setdefault(run.source.service, run)
+        self._by_row: dict[int, str] | None = None
+
+    @property
+    def tracker(self) -> str:
+        return self.table.tracker
+
+    @property
+    def file(self) -> str:
+        return self.run.source.label
+
+    @property
+    def sheet(self) -> str:
+        return self.table.sheet.title
+
+    def field(self, name: str) -> list[Any]:
+        """A user field in row order: None where empty, absent or invalid."""
+        frame = self.table.frame
+        if name not in frame.columns:
+            return [None] * len(self.rows)
+        values = [None if _missing(v) else v for v in frame[name].tolist()]
+        bad = {row for row, f in self.table.invalid if f == name}
+        if bad:
+            values = [None if r in bad else v for r, v in zip(self.rows, values, strict=True)]
+        return values
+
+    def owned(self, name: str) -> list[Any]:
+        """A computed column in row order (None when sync has not computed it)."""
+        if name not in self._owned:
+            return [None] * len(self.rows)
+        i = self._owned.index(name)
+        computed = self.table.computed
+        return [computed[r][i] if r in computed else None for r in self.rows]
+
+    def service_of(self, row: int | None) -> str | None:
+        if row is None:
+            return None
+        if self._by_row is None:
+            self._by_row = dict(zip(self.rows, self.services, strict=True))
+        return self._by_row.get(row)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+@dataclass
+class ServiceStats:
+    """The figures of one service's line in Synthèse."""
+
+    errors: int = 0
+    warnings: int = 0
+    actions_late: int = 0
+    documents_expired: int = 0
+    documents_expiring: int = 0
+    formalisation_late: int = 0
+    replies_answered: int = 0
+    replies_on_time: int = 0
+    replies_late: int = 0
+    trainings_late: int = 0
+    engagements_evaluated: int = 0
+    engagements_compliant: int = 0
+
+    def add(self, other: ServiceStats) -> None:
+        for name in vars(self):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class Assessment:
+    """The latest self-assessment of one engagement by one service."""
+
+    service: str
+    module: str
+    number: int
+    title: str | None
+    level: str
+    evaluated: dt.date | None
+    next_due: dt.date | None
+    status: str | None
+    evaluator: str | None
+    view: TrackerRows
+    row: int
+
+
+@dataclass
+class Figures:
+    """Everything read from the run that the sheets need."""
+
+    today: dt.date
+    services: Services
+    views: list[TrackerRows]
+    stats: defaultdict[str, ServiceStats]
+    assessments: list[Assessment]
+
+    def of(self, tracker: str) -> Iterator[TrackerRows]:
+        return (v for v in self.views if v.tracker == tracker)
+
+
+def read_figures(check: CheckRun, today: dt.date) -> Figures:
+    services = Services(check.sources)
+    views = [
+        TrackerRows(run, table, services)
+        for run in check.sources
+        for table in run.tables
+        if table.tracker in SERVICE_FIELD
+    ]
+    data = Figures(today, services, views, defaultdict(ServiceStats), [])
+    data.assessments = _latest_assessments(data)
+    _count_statuses(data)
+    return data
+
+
+def _latest_assessments(data: Figures) -> list[Assessment]:
+    """One assessment per service, module and engagement: the latest (a sheet may keep history)."""
+    latest: dict[tuple[str, str, int], Assessment] = {}
+    for v in data.of("autoevaluation"):
+        columns = zip(v.rows, v.services, v.field("module"), v.field("engagement"),
+                      v.field("intitule"), v.field("niveau"), v.field("date_evaluation"),
+                      v.owned("prochaine_evaluation"), v.owned("statut"), v.field("evaluateur"),
+                      strict=True)  # fmt: skip
+        for row, service, module, number, title, level, when, due, status, who in columns:
+            if module is None or number is None or level is None:
+                continue  # an error of the sheet, listed in Anomalies
+            key = (service, fold(module), int(number))
+            known = latest.get(key)
+            if known is not None and (when or dt.date.min) < (known.evaluated or dt.date.min):
+                continue
+            latest[key] = Assessment(service, str(module), int(number), title, level, when,
+                                      due, status, who, v, row)  # fmt: skip
+    return list(latest.values())
+
+
+def _count_statuses(data: Figures) -> None:
+    stats = data.stats
+    for v in data.of("plan_actions"):
+        for service, status in zip(v.services, v.owned("statut"), strict=True):
+            stats[service].actions_late += status == ActionStatus.LATE
+    for v in data.of("documents"):
+        for service, status in zip(v.services, v.owned("statut"), strict=True):
+            if status == DocumentStatus.EXPIRED:
+                stats[service].documents_expired += 1
+            elif status == DocumentStatus.TO_RENEW:
+                stats[service].documents_expiring += 1
+            elif status == DocumentStatus.DRAFTING_LATE:
+                stats[service].formalisation_late += 1
+    for v in data.of("formations"):
+        for service, status in zip(v.services, v.owned("statut"), strict=True):
+            stats[service].trainings_late += status == TrainingStatus.LATE
+    for v in data.of("courriers"):
+        columns = zip(v.services, v.owned("dans_le_delai"), v.owned("statut"), strict=True)
+        for service, on_time, status in columns:
+            if on_time is not None:
+                stats[service].replies_answered += 1
+                stats[service].replies_on_time += on_time == YES
+            elif status == ReplyStatus.LATE:
+                stats[service].replies_late += 1
+    for a in data.assessments:
+        if a.level in EVALUATED_LEVELS:
+            stats[a.service].engagements_evaluated += 1
+            stats[a.service].engagements_compliant += a.level == Level.COMPLIANT
