@@ -15,7 +15,7 @@ import datetime as dt
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import gspread
@@ -197,7 +197,6 @@ class SpreadsheetData:
     client: gspread.Client
     tabs: dict[str, _Tab]
     calls_before_write: int = 0
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def calls(self) -> int:

@@ -37,7 +37,6 @@ class PackageError(Exception):
 class SheetPart:
     title: str
     part: str  # zip entry name, e.g. xl/worksheets/sheet1.xml
-    state: str  # visible, hidden, veryHidden
 
 
 def _sniff_ole(path: Path) -> None:
@@ -182,9 +181,7 @@ def sheet_parts(zf: zipfile.ZipFile) -> list[SheetPart]:
     for sheet in workbook.iter(f"{{{NS_MAIN}}}sheet"):
         rid = sheet.get(f"{{{NS_REL}}}id")
         if rid in targets:
-            parts.append(
-                SheetPart(sheet.get("name", ""), targets[rid], sheet.get("state", "visible"))
-            )
+            parts.append(SheetPart(sheet.get("name", ""), targets[rid]))
     return parts
 
 
