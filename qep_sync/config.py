@@ -15,21 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from qep_sync.errors import ConfigError
-from qep_sync.text import is_email
+from qep_sync.toml_values import (
+    address,
+    check_keys,
+    clock_time,
+    dates,
+    env_name,
+    path_value,
+    positive,
+    typed,
+)
 from qep_sync.vocabulary import TRACKERS
 
 CONFIG_NAME = "qep-sync.toml"
 CONSOLIDATED_NAME = "Consolidation qualité.xlsx"
 DEFAULT_DELAIS = {"Courriel": 5, "Courrier": 15, "Réclamation": 15, "Suggestion": 15}
 _SERVICE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TYPE_NAMES = {
-    int: "un nombre entier",
-    str: "un texte",
-    bool: "vrai ou faux (true/false)",
-    list: "une liste",
-    dict: "une table",
-}
 
 
 @dataclass(frozen=True)
@@ -159,71 +160,6 @@ class Config:
     logging: LogSettings = field(default_factory=LogSettings)
 
 
-def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
-    for key in table:
-        if key not in allowed:
-            choices = ", ".join(sorted(allowed))
-            raise ConfigError(f"clé inconnue (clés possibles : {choices})", f"{where}{key}")
-
-
-def _typed(table: dict[str, Any], key: str, kind: type, where: str, default: Any = None) -> Any:
-    if key not in table:
-        return default
-    value = table[key]
-    if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
-        raise ConfigError(f"doit être {_TYPE_NAMES[kind]}, « {value!r} » trouvé", f"{where}{key}")
-    return value
-
-
-def _positive(table: dict[str, Any], key: str, where: str, default: int) -> int:
-    value = _typed(table, key, int, where, default)
-    if value < 0:
-        raise ConfigError(f"doit être positif ou nul, {value} trouvé", f"{where}{key}")
-    return int(value)
-
-
-def _path(base: Path, table: dict[str, Any], key: str, where: str, default: str) -> Path:
-    value = _typed(table, key, str, where, default)
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else base / path
-
-
-def _dates(table: dict[str, Any], key: str, where: str) -> tuple[dt.date, ...]:
-    values = _typed(table, key, list, where, [])
-    days = []
-    for i, value in enumerate(values):
-        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            days.append(value)
-            continue
-        try:
-            days.append(dt.date.fromisoformat(str(value)))
-        except ValueError:
-            raise ConfigError(
-                f"date attendue sous la forme AAAA-MM-JJ, « {value} » trouvé", f"{where}{key}[{i}]"
-            ) from None
-    return tuple(days)
-
-
-def _env_name(table: dict[str, Any], key: str, where: str) -> str | None:
-    value = _typed(table, key, str, where)
-    if value is not None and not _ENV_NAME.match(value):
-        raise ConfigError(
-            f"nom de variable d'environnement attendu (par exemple QEP_SMTP_PASSWORD), « {value} » trouvé",
-            f"{where}{key}",
-        )
-    return value
-
-
-def _address(table: dict[str, Any], key: str, where: str, default: str | None) -> str | None:
-    value = _typed(table, key, str, where, default)
-    if value is not None and not is_email(value.strip()):
-        raise ConfigError(
-            f"adresse électronique invalide « {value} » (par exemple qualite@doubs.gouv.fr)",
-            f"{where}{key}",
-        )
-    return None if value is None else value.strip()
-
-
 def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
     if not isinstance(raw, list) or not raw:
         raise ConfigError("au moins une source [[sources]] est attendue", "sources")
@@ -233,8 +169,8 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
         where = f"sources[{i}]."
         if not isinstance(table, dict):
             raise ConfigError("doit être une table [[sources]]", f"sources[{i}]")
-        _check_keys(table, {"service", "name", "xlsx", "gsheet", "sheets"}, where)
-        service = _typed(table, "service", str, where)
+        check_keys(table, {"service", "name", "xlsx", "gsheet", "sheets"}, where)
+        service = typed(table, "service", str, where)
         if not service:
             raise ConfigError(
                 "le code du service est obligatoire (par exemple BRCIE)", f"{where}service"
@@ -247,7 +183,7 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
         if service in seen:
             raise ConfigError(f"code déjà utilisé par sources[{seen[service]}]", f"{where}service")
         seen[service] = i
-        name = _typed(table, "name", str, where, service)
+        name = typed(table, "name", str, where, service)
         if ("xlsx" in table) == ("gsheet" in table):
             raise ConfigError(
                 "indiquez soit xlsx (chemin du classeur), soit gsheet (clé ou adresse de la "
@@ -256,12 +192,12 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
             )
         xlsx = gsheet = None
         if "xlsx" in table:
-            xlsx = _path(base, table, "xlsx", where, "")
+            xlsx = path_value(base, table, "xlsx", where, "")
             if not xlsx.is_file():
                 raise ConfigError(f"fichier introuvable : {xlsx}", f"{where}xlsx")
         else:
-            gsheet = _gsheet_key(_typed(table, "gsheet", str, where), f"{where}gsheet")
-        sheets = _typed(table, "sheets", dict, where, {})
+            gsheet = _gsheet_key(typed(table, "gsheet", str, where), f"{where}gsheet")
+        sheets = typed(table, "sheets", dict, where, {})
         for sheet, tracker in sheets.items():
             if tracker not in TRACKERS:
                 raise ConfigError(
@@ -295,11 +231,11 @@ def _gsheet_key(value: str, key: str) -> str:
 def _google(raw: dict[str, Any]) -> Google:
     where = "google."
     d = Google()
-    _check_keys(raw, {"credentials_env", "api_base", "timeout_seconds", "max_retries",
+    check_keys(raw, {"credentials_env", "api_base", "timeout_seconds", "max_retries",
                       "backoff_seconds", "max_backoff_seconds"}, where)  # fmt: skip
     if "credentials" in raw or "private_key" in raw:
         raise ConfigError("aucune clé ici : indiquez le nom de la variable d'environnement", where)
-    base = _typed(raw, "api_base", str, where, d.api_base).rstrip("/")
+    base = typed(raw, "api_base", str, where, d.api_base).rstrip("/")
     if not re.match(r"^https?://[^\s/]+", base):
         raise ConfigError(f"adresse attendue (https://…), « {base} » trouvé", f"{where}api_base")
 
@@ -311,10 +247,10 @@ def _google(raw: dict[str, Any]) -> Google:
         return float(value)
 
     return Google(
-        credentials_env=_env_name(raw, "credentials_env", where) or d.credentials_env,
+        credentials_env=env_name(raw, "credentials_env", where) or d.credentials_env,
         api_base=base,
         timeout_seconds=seconds("timeout_seconds", d.timeout_seconds),
-        max_retries=_positive(raw, "max_retries", where, d.max_retries),
+        max_retries=positive(raw, "max_retries", where, d.max_retries),
         backoff_seconds=seconds("backoff_seconds", d.backoff_seconds),
         max_backoff_seconds=seconds("max_backoff_seconds", d.max_backoff_seconds),
     )
@@ -323,7 +259,7 @@ def _google(raw: dict[str, Any]) -> Google:
 def _rules(raw: dict[str, Any]) -> Rules:
     where = "rules."
     defaults = Rules()
-    _check_keys(
+    check_keys(
         raw,
         {
             "echeance_proche_jours",
@@ -335,21 +271,21 @@ def _rules(raw: dict[str, Any]) -> Rules:
         where,
     )
     delais = dict(DEFAULT_DELAIS)
-    table = _typed(raw, "delai_reponse_jours_ouvres", dict, where, {})
-    _check_keys(table, set(DEFAULT_DELAIS), f"{where}delai_reponse_jours_ouvres.")
+    table = typed(raw, "delai_reponse_jours_ouvres", dict, where, {})
+    check_keys(table, set(DEFAULT_DELAIS), f"{where}delai_reponse_jours_ouvres.")
     for canal in table:
-        delais[canal] = _positive(table, canal, f"{where}delai_reponse_jours_ouvres.", 0)
+        delais[canal] = positive(table, canal, f"{where}delai_reponse_jours_ouvres.", 0)
     return Rules(
-        echeance_proche_jours=_positive(
+        echeance_proche_jours=positive(
             raw, "echeance_proche_jours", where, defaults.echeance_proche_jours
         ),
-        document_alerte_jours=_positive(
+        document_alerte_jours=positive(
             raw, "document_alerte_jours", where, defaults.document_alerte_jours
         ),
-        formation_delai_mois=_positive(
+        formation_delai_mois=positive(
             raw, "formation_delai_mois", where, defaults.formation_delai_mois
         ),
-        autoevaluation_periodicite_mois=_positive(
+        autoevaluation_periodicite_mois=positive(
             raw, "autoevaluation_periodicite_mois", where, defaults.autoevaluation_periodicite_mois
         ),
         delai_reponse_jours_ouvres=delais,
@@ -359,7 +295,7 @@ def _rules(raw: dict[str, Any]) -> Rules:
 def _alerts(raw: dict[str, Any], base: Path) -> Alerts:
     where = "alerts."
     d = Alerts()
-    _check_keys(
+    check_keys(
         raw,
         {
             "sender",
@@ -375,22 +311,22 @@ def _alerts(raw: dict[str, Any], base: Path) -> Alerts:
         },
         where,
     )
-    reminder = _typed(raw, "reminder_days", list, where, list(d.reminder_days))
+    reminder = typed(raw, "reminder_days", list, where, list(d.reminder_days))
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in reminder):
         raise ConfigError(
             "liste de nombres de jours attendue, par exemple [30, 7, 1]", f"{where}reminder_days"
         )
     return Alerts(
-        sender=_address(raw, "sender", where, d.sender) or d.sender,
-        sender_name=_typed(raw, "sender_name", str, where, d.sender_name),
-        quality_lead=_address(raw, "quality_lead", where, None),
-        copy_quality_lead=_typed(raw, "copy_quality_lead", bool, where, d.copy_quality_lead),
+        sender=address(raw, "sender", where, d.sender) or d.sender,
+        sender_name=typed(raw, "sender_name", str, where, d.sender_name),
+        quality_lead=address(raw, "quality_lead", where, None),
+        copy_quality_lead=typed(raw, "copy_quality_lead", bool, where, d.copy_quality_lead),
         reminder_days=tuple(sorted(set(reminder), reverse=True)),
-        late_every_days=_positive(raw, "late_every_days", where, d.late_every_days),
-        escalation_days=_positive(raw, "escalation_days", where, d.escalation_days),
-        max_messages=_positive(raw, "max_messages", where, d.max_messages),
-        send_on_non_working_days=_typed(raw, "send_on_non_working_days", bool, where, False),
-        outbox=_path(base, raw, "outbox", where, "outbox"),
+        late_every_days=positive(raw, "late_every_days", where, d.late_every_days),
+        escalation_days=positive(raw, "escalation_days", where, d.escalation_days),
+        max_messages=positive(raw, "max_messages", where, d.max_messages),
+        send_on_non_working_days=typed(raw, "send_on_non_working_days", bool, where, False),
+        outbox=path_value(base, raw, "outbox", where, "outbox"),
     )
 
 
@@ -402,42 +338,29 @@ def _smtp(raw: dict[str, Any]) -> Smtp:
             "et indiquez son nom dans smtp.password_env",
             f"{where}password",
         )
-    _check_keys(raw, {"host", "port", "security", "user", "password_env", "timeout"}, where)
-    host = _typed(raw, "host", str, where)
+    check_keys(raw, {"host", "port", "security", "user", "password_env", "timeout"}, where)
+    host = typed(raw, "host", str, where)
     if not host:
         raise ConfigError("nom du serveur SMTP manquant", f"{where}host")
-    security = _typed(raw, "security", str, where, "starttls")
+    security = typed(raw, "security", str, where, "starttls")
     if security not in {"starttls", "tls", "none"}:
         raise ConfigError(f"« {security} » : starttls, tls ou none attendu", f"{where}security")
     return Smtp(
         host=host,
-        port=_positive(raw, "port", where, 587),
+        port=positive(raw, "port", where, 587),
         security=security,
-        user=_typed(raw, "user", str, where),
-        password_env=_env_name(raw, "password_env", where),
-        timeout=max(1, _positive(raw, "timeout", where, 30)),
+        user=typed(raw, "user", str, where),
+        password_env=env_name(raw, "password_env", where),
+        timeout=max(1, positive(raw, "timeout", where, 30)),
     )
-
-
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-
-def _clock_time(value: Any, key: str) -> dt.time:
-    """A time of day: "08:30" or a TOML time (08:30:00)."""
-    if isinstance(value, dt.time):
-        return value.replace(second=0, microsecond=0)
-    m = _TIME.match(value.strip()) if isinstance(value, str) else None
-    if m is None:
-        raise ConfigError(f"heure attendue sous la forme HH:MM (par exemple \"08:30\"), « {value!r} » trouvé", key)  # fmt: skip
-    return dt.time(int(m.group(1)), int(m.group(2)))
 
 
 def _schedule(raw: dict[str, Any]) -> Schedule:
     where = "schedule."
     d = Schedule()
-    _check_keys(raw, {"sync_every_minutes", "office_hours", "working_days_only", "alerts",
+    check_keys(raw, {"sync_every_minutes", "office_hours", "working_days_only", "alerts",
                       "alerts_at", "run_at_start", "failure_alert_after"}, where)  # fmt: skip
-    every = _positive(raw, "sync_every_minutes", where, d.sync_every_minutes)
+    every = positive(raw, "sync_every_minutes", where, d.sync_every_minutes)
     if not 1 <= every <= 24 * 60:
         raise ConfigError(f"entre 1 et 1440 minutes, {every} trouvé", f"{where}sync_every_minutes")
     hours = d.office_hours
@@ -447,8 +370,8 @@ def _schedule(raw: dict[str, Any]) -> Schedule:
             raise ConfigError(
                 'début et fin attendus, par exemple ["08:00", "19:00"]', f"{where}office_hours"
             )
-        start = _clock_time(value[0], f"{where}office_hours[1]")
-        end = _clock_time(value[1], f"{where}office_hours[2]")
+        start = clock_time(value[0], f"{where}office_hours[1]")
+        end = clock_time(value[1], f"{where}office_hours[2]")
         if end <= start:
             raise ConfigError(
                 f"la fin ({end:%H:%M}) doit suivre le début ({start:%H:%M})", f"{where}office_hours"
@@ -457,66 +380,64 @@ def _schedule(raw: dict[str, Any]) -> Schedule:
     return Schedule(
         sync_every_minutes=every,
         office_hours=hours,
-        working_days_only=_typed(raw, "working_days_only", bool, where, d.working_days_only),
-        alerts=_typed(raw, "alerts", bool, where, d.alerts),
+        working_days_only=typed(raw, "working_days_only", bool, where, d.working_days_only),
+        alerts=typed(raw, "alerts", bool, where, d.alerts),
         alerts_at=(
-            _clock_time(raw["alerts_at"], f"{where}alerts_at")
-            if "alerts_at" in raw
-            else d.alerts_at
+            clock_time(raw["alerts_at"], f"{where}alerts_at") if "alerts_at" in raw else d.alerts_at
         ),
-        run_at_start=_typed(raw, "run_at_start", bool, where, d.run_at_start),
-        failure_alert_after=_positive(raw, "failure_alert_after", where, d.failure_alert_after),
+        run_at_start=typed(raw, "run_at_start", bool, where, d.run_at_start),
+        failure_alert_after=positive(raw, "failure_alert_after", where, d.failure_alert_after),
     )
 
 
 def _logging(raw: dict[str, Any], base: Path) -> LogSettings:
     where = "logging."
     d = LogSettings()
-    _check_keys(raw, {"format", "file", "level", "max_megabytes", "backup_count"}, where)
-    fmt = _typed(raw, "format", str, where, d.format)
+    check_keys(raw, {"format", "file", "level", "max_megabytes", "backup_count"}, where)
+    fmt = typed(raw, "format", str, where, d.format)
     if fmt not in LOG_FORMATS:
         raise ConfigError(f"« {fmt} » : text ou json attendu", f"{where}format")
-    level = _typed(raw, "level", str, where, d.level).upper()
+    level = typed(raw, "level", str, where, d.level).upper()
     if level not in LOG_LEVELS:
         raise ConfigError(f"« {level} » : {', '.join(LOG_LEVELS)} attendu", f"{where}level")
-    size = _positive(raw, "max_megabytes", where, d.max_megabytes)
+    size = positive(raw, "max_megabytes", where, d.max_megabytes)
     if size < 1:
         raise ConfigError("au moins 1 (mégaoctet)", f"{where}max_megabytes")
     return LogSettings(
         format=fmt,
-        file=_path(base, raw, "file", where, "") if "file" in raw else None,
+        file=path_value(base, raw, "file", where, "") if "file" in raw else None,
         level=level,
         max_megabytes=size,
-        backup_count=_positive(raw, "backup_count", where, d.backup_count),
+        backup_count=positive(raw, "backup_count", where, d.backup_count),
     )
 
 
 def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> Config:
     """Check a parsed TOML document; paths are relative to ``base`` (the config's folder)."""
     sections = ("workspace", "rules", "calendar", "alerts", "smtp", "google", "schedule", "logging")
-    _check_keys(raw, {"sources", *sections}, "")
+    check_keys(raw, {"sources", *sections}, "")
     for section in sections:
         if section in raw and not isinstance(raw[section], dict):
             raise ConfigError("doit être une section [" + section + "]", section)
     workspace = raw.get("workspace", {})
-    _check_keys(workspace, {"state_dir", "schemas_dir", "consolidated"}, "workspace.")
+    check_keys(workspace, {"state_dir", "schemas_dir", "consolidated"}, "workspace.")
     schemas_dir = None
     if "schemas_dir" in workspace:
-        schemas_dir = _path(base, workspace, "schemas_dir", "workspace.", "")
+        schemas_dir = path_value(base, workspace, "schemas_dir", "workspace.", "")
         if not schemas_dir.is_dir():
             raise ConfigError(f"dossier introuvable : {schemas_dir}", "workspace.schemas_dir")
     calendar = raw.get("calendar", {})
-    _check_keys(calendar, {"closure_days", "worked_holidays"}, "calendar.")
+    check_keys(calendar, {"closure_days", "worked_holidays"}, "calendar.")
     return Config(
         path=path,
         sources=_sources(raw.get("sources"), base),
         rules=_rules(raw.get("rules", {})),
         calendar=Calendar(
-            closure_days=_dates(calendar, "closure_days", "calendar."),
-            worked_holidays=_dates(calendar, "worked_holidays", "calendar."),
+            closure_days=dates(calendar, "closure_days", "calendar."),
+            worked_holidays=dates(calendar, "worked_holidays", "calendar."),
         ),
-        consolidated=_path(base, workspace, "consolidated", "workspace.", CONSOLIDATED_NAME),
-        state_dir=_path(base, workspace, "state_dir", "workspace.", ".qep-sync"),
+        consolidated=path_value(base, workspace, "consolidated", "workspace.", CONSOLIDATED_NAME),
+        state_dir=path_value(base, workspace, "state_dir", "workspace.", ".qep-sync"),
         schemas_dir=schemas_dir,
         alerts=_alerts(raw.get("alerts", {}), base),
         smtp=_smtp(raw["smtp"]) if "smtp" in raw else None,
