@@ -29,6 +29,7 @@ from qep_sync.vocabulary import TRACKERS
 
 CONFIG_NAME = "qep-sync.toml"
 CONSOLIDATED_NAME = "Consolidation qualité.xlsx"
+STATE_DIR = Path(".qep-sync")  # beside the config: the alerts sent, the journal, the locks
 DEFAULT_DELAIS = {"Courriel": 5, "Courrier": 15, "Réclamation": 15, "Suggestion": 15}
 _SERVICE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
 
@@ -151,7 +152,7 @@ class Config:
     rules: Rules = field(default_factory=Rules)
     calendar: Calendar = field(default_factory=Calendar)
     consolidated: Path | None = None  # None: no consolidated workbook (quick look at files)
-    state_dir: Path = Path(".qep-sync")
+    state_dir: Path = STATE_DIR
     schemas_dir: Path | None = None
     alerts: Alerts = field(default_factory=Alerts)
     smtp: Smtp | None = None
@@ -325,8 +326,10 @@ def _alerts(raw: dict[str, Any], base: Path) -> Alerts:
         late_every_days=positive(raw, "late_every_days", where, d.late_every_days),
         escalation_days=positive(raw, "escalation_days", where, d.escalation_days),
         max_messages=positive(raw, "max_messages", where, d.max_messages),
-        send_on_non_working_days=typed(raw, "send_on_non_working_days", bool, where, False),
-        outbox=path_value(base, raw, "outbox", where, "outbox"),
+        send_on_non_working_days=typed(
+            raw, "send_on_non_working_days", bool, where, d.send_on_non_working_days
+        ),
+        outbox=path_value(base, raw, "outbox", where, str(d.outbox)),
     )
 
 
@@ -342,16 +345,17 @@ def _smtp(raw: dict[str, Any]) -> Smtp:
     host = typed(raw, "host", str, where)
     if not host:
         raise ConfigError("nom du serveur SMTP manquant", f"{where}host")
-    security = typed(raw, "security", str, where, "starttls")
+    d = Smtp(host="")  # for its defaults only
+    security = typed(raw, "security", str, where, d.security)
     if security not in {"starttls", "tls", "none"}:
         raise ConfigError(f"« {security} » : starttls, tls ou none attendu", f"{where}security")
     return Smtp(
         host=host,
-        port=positive(raw, "port", where, 587),
+        port=positive(raw, "port", where, d.port),
         security=security,
         user=typed(raw, "user", str, where),
         password_env=env_name(raw, "password_env", where),
-        timeout=max(1, positive(raw, "timeout", where, 30)),
+        timeout=max(1, positive(raw, "timeout", where, d.timeout)),
     )
 
 
@@ -437,7 +441,7 @@ def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> C
             worked_holidays=dates(calendar, "worked_holidays", "calendar."),
         ),
         consolidated=path_value(base, workspace, "consolidated", "workspace.", CONSOLIDATED_NAME),
-        state_dir=path_value(base, workspace, "state_dir", "workspace.", ".qep-sync"),
+        state_dir=path_value(base, workspace, "state_dir", "workspace.", str(STATE_DIR)),
         schemas_dir=schemas_dir,
         alerts=_alerts(raw.get("alerts", {}), base),
         smtp=_smtp(raw["smtp"]) if "smtp" in raw else None,
