@@ -1,4 +1,4 @@
-"""Failures that stop a source or a run. Findings in the data are not exceptions (see report.py)."""
+"""Failures that stop a source or a run. Findings in the data are not exceptions (see core/findings.py)."""
 
 from __future__ import annotations
 

@@ -132,3 +132,28 @@ def test_only_the_env_module_reads_the_environment() -> None:
         and any(a.name in ("environ", "getenv") for a in node.names)
     ]
     assert offenders == []
+
+
+def test_the_architecture_page_lists_every_module() -> None:
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    tree = page.split("## The tree", 1)[1]
+    listed: set[str] = set()
+    folder = ""
+    for line in tree.splitlines():
+        name = line.strip().split(" ", 1)[0]
+        if name.endswith("/") and name != "qep_sync/":
+            folder = name
+        elif name.endswith(".py"):
+            listed.add(folder + name if line.startswith("    ") else name)
+    modules = {
+        str(p.relative_to(PACKAGE))
+        for p in _modules()
+        if not _only_a_docstring(p)  # a package's __init__ that only describes it
+    }
+    assert modules - listed == set(), "modules missing from docs/architecture.md"
+    assert listed - modules == set(), "docs/architecture.md lists modules that do not exist"
+
+
+def _only_a_docstring(path: Path) -> bool:
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    return len(body) == 1 and isinstance(body[0], ast.Expr) and path.name == "__init__.py"

@@ -2,15 +2,13 @@
 
 ``open_book(source, config)`` reads one source with the backend its config names: an
 .xlsx/.xlsm file (``xlsx.py``) or a Google Sheets spreadsheet (``gsheets.py``). Both give a
-`base.Book`; the core never knows which.
+`core.contract.Book`; the core never knows which.
 """
 
 from __future__ import annotations
 
 from qep_sync.config import Config, Source
-from qep_sync.core.contract import Book, SheetData, SkippedWrite
-
-__all__ = ["Book", "SheetData", "SkippedWrite", "open_book"]
+from qep_sync.core.contract import Book
 
 
 def open_book(source: Source, config: Config) -> Book:
