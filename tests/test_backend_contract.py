@@ -91,12 +91,12 @@ class XlsxSide(Side):
 
         original = xlsx.write_back
 
-        def edit_then_write(workbook: Any, patches: Any) -> int:
+        def edit_then_write(*args: Any, **kwargs: Any) -> None:
             xlsx.write_back = original  # once: the person saves a single time
             rows = {k: [list(r) for r in v] for k, v in ROWS.items()}
             rows[sheet].insert(at - 1, ["A9", "Ligne insérée", dt.date(2027, 1, 1), "En cours"])
             make_workbook(self.path, rows)
-            return original(workbook, patches)
+            original(*args, **kwargs)
 
         self._patch = (xlsx, original)
         xlsx.write_back = edit_then_write  # type: ignore[assignment]
