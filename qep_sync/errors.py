@@ -40,3 +40,17 @@ class WriteBackError(QepSyncError):
 
 class MailError(QepSyncError):
     """The mail server cannot be reached or refuses the run (exit code 1); retried next run."""
+
+
+# What a run lets through when one source's reading or writing fails in a way nobody foresaw
+# (a library's own error, even a BaseException such as a Rust panic): only these stop it.
+STOPS_THE_RUN = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def unexpected(exc: BaseException) -> str:
+    """The French message of an error nobody foresaw; its detail goes to the technical log."""
+    return (
+        f"erreur inattendue ({type(exc).__name__}) : ce fichier est laissé tel quel et les "
+        "autres sont traités ; si elle se répète, signalez-la au service informatique "
+        "(le détail est dans le journal technique)"
+    )

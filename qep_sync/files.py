@@ -13,9 +13,15 @@ import errno
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 Stamp = tuple[int, int]  # (st_mtime_ns, st_size): « the file as it was read »
 
@@ -45,9 +51,40 @@ def stamp(path: Path) -> Stamp | None:
     return stat.st_mtime_ns, stat.st_size
 
 
-def temporary_beside(path: Path) -> Path:
-    """The temporary file of a write: hidden, and matched by no ``*.xlsx`` glob."""
-    return path.with_name(f".{path.name}.qep-sync.tmp")
+TEMPORARY_SUFFIX = ".qep-sync.tmp"  # matched by no ``*.xlsx`` glob, and hidden (a leading dot)
+
+
+def temporaries(path: Path) -> list[Path]:
+    """The temporary files of writes to ``path``: this run's, another's, or a killed one's."""
+    prefix = f".{path.name}."
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    return [path.parent / n for n in names if n.startswith(prefix) and n.endswith(TEMPORARY_SUFFIX)]
+
+
+def _new_temporary(path: Path) -> tuple[int, Path]:
+    """A temporary file of its own beside ``path`` (two runs never share one), held locked
+    while it is written so that another run tells it from a killed run's leftover."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd, Path(name)
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Remove what killed runs left beside ``path``; a file another run is writing stays."""
+    for leftover in temporaries(path):
+        try:
+            if fcntl is None:  # Windows refuses to delete a file another process has open
+                leftover.unlink()
+                continue
+            with open(leftover, "rb") as fh:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                leftover.unlink()
+        except OSError:
+            continue  # being written by another run, or already gone
 
 
 def check_unchanged(path: Path, expected: Stamp | None) -> None:
@@ -74,13 +111,16 @@ def replace_atomically(
     it is lost. Raises NotReplaced (``path`` untouched) or OSError; the temporary file never
     stays behind.
     """
-    tmp = temporary_beside(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(path)
+    fd, tmp = _new_temporary(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
         _fsync(tmp)
         if path.exists():
             shutil.copymode(path, tmp)  # keep the file's permissions
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())  # as a new file would be (mkstemp makes it 0600)
         if check:
             check_unchanged(path, expected)
         if not check or not _exchange(tmp, path):
@@ -90,7 +130,14 @@ def replace_atomically(
             raise NotReplaced("modifié pendant l'écriture")
     finally:
         tmp.unlink(missing_ok=True)
+        os.close(fd)
     _fsync_dir(path.parent)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync(path: Path) -> None:

@@ -7,6 +7,7 @@ One source failing is recorded in the report and the others go on.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,10 +21,11 @@ from qep_sync.core.findings import Finding, Report, Severity, SheetSummary, Sour
 from qep_sync.core.parsing import is_empty
 from qep_sync.core.specs import TrackerSpec, load_specs
 from qep_sync.core.validate import Table, validate_sheet
-from qep_sync.errors import SourceError
+from qep_sync.errors import STOPS_THE_RUN, SourceError, unexpected
 from qep_sync.workdays import WorkingCalendar, calendar_of
 
 Progress = Callable[[int, int, Source], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,7 +63,25 @@ class CheckRun:
 def read_source(
     source: Source, specs: dict[str, TrackerSpec], today: dt.date, config: Config
 ) -> SourceRun:
-    """Read and validate one source; a SourceError becomes the report's error for it."""
+    """Read and validate one source; whatever stops it becomes the report's error for it.
+
+    A SourceError carries its French reason; anything else (a library's own failure) is
+    logged with its traceback and reported as an unexpected error of that source alone.
+    """
+    try:
+        return _read_and_validate(source, specs, today, config)
+    except BaseException as exc:
+        if isinstance(exc, STOPS_THE_RUN):
+            raise
+        log.error("reading %s failed", source.label, exc_info=True)
+        report = SourceReport(source=source.label, service=source.service, name=source.name)
+        report.error = unexpected(exc)
+        return SourceRun(source, report)
+
+
+def _read_and_validate(
+    source: Source, specs: dict[str, TrackerSpec], today: dt.date, config: Config
+) -> SourceRun:
     report = SourceReport(source=source.label, service=source.service, name=source.name)
     run = SourceRun(source, report)
     try:

@@ -8,8 +8,12 @@ with nothing to change is not rewritten at all.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from qep_sync.cells import a1, to_serial
@@ -19,15 +23,19 @@ from qep_sync.core.findings import Finding, Severity
 from qep_sync.core.parsing import is_empty, show
 from qep_sync.core.specs import TrackerSpec
 from qep_sync.core.validate import Table
-from qep_sync.errors import WriteBackError
+from qep_sync.errors import STOPS_THE_RUN, WriteBackError, unexpected
 from qep_sync.jobs.check import CheckRun, Progress, SourceRun, run_check
 from qep_sync.jobs.consolidate import consolidate
 from qep_sync.jobs.consolidated_workbook import ConsolidationResult, write_view
 from qep_sync.jobs.outcome import RunSummary
+from qep_sync.statefiles import exclusive_lock, holder
 from qep_sync.vocabulary import CONTROL_TITLE
 from qep_sync.workdays import WorkingCalendar, calendar_of
 
 CONTROL_WIDTH = 60.0
+LOCK_NAME = "sync.lock"
+LOCK_WAIT = 120.0  # seconds a sync waits for another one of the same workspace
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -153,7 +161,19 @@ def _describe(patch: SheetPatch) -> list[dict[str, Any]]:
 def sync_source(
     run: SourceRun, today: dt.date, config: Config, cal: WorkingCalendar, dry_run: bool
 ) -> FileWrite:
-    """Compute and write back the owned cells of one source."""
+    """Compute and write back the owned cells of one source; a failure is this source's only."""
+    try:
+        return _sync_source(run, today, config, cal, dry_run)
+    except BaseException as exc:
+        if isinstance(exc, STOPS_THE_RUN):
+            raise
+        log.error("sync of %s failed", run.source.label, exc_info=True)
+        return FileWrite(run.source.label, run.source.service, "failed", message=unexpected(exc))
+
+
+def _sync_source(
+    run: SourceRun, today: dt.date, config: Config, cal: WorkingCalendar, dry_run: bool
+) -> FileWrite:
     src = run.source
     result = FileWrite(src.label, src.service, "not-read")
     if run.report.error or run.book is None:
@@ -206,20 +226,79 @@ def run_sync(
     dry_run: bool = False,
     now: dt.datetime | None = None,
     progress: Progress | None = None,
+    lock_wait: float | None = None,
 ) -> SyncRun:
     """Check every source, write the owned columns back into each, rebuild the consolidation.
 
     With ``dry_run`` nothing is written, neither sources nor the consolidated workbook.
     ``now`` (the run's wall-clock time) is shown in the consolidated workbook's titles.
+    One sync at a time per workspace (``serve`` and a sync typed at the terminal): a second
+    one waits ``lock_wait`` seconds at most (default ``LOCK_WAIT``), then fails saying who
+    holds the workspace.
     """
+    wait = LOCK_WAIT if lock_wait is None else lock_wait
+    writes_files = config.path is not None and not dry_run
+    with _one_at_a_time(config.state_dir, wait) if writes_files else nullcontext():
+        return _run_sync(config, today, dry_run, now, progress)
+
+
+class _LockUnusable(Exception):
+    """The state folder cannot hold the lock (a file in its place, no rights)."""
+
+
+def sync_lock(state_dir: Path, wait: float) -> AbstractContextManager[None]:
+    """Held while a sync of the workspace writes; released when it ends or its process dies."""
+    path = state_dir / LOCK_NAME
+
+    def busy() -> WriteBackError:
+        who = holder(path)
+        return WriteBackError(
+            f"une autre synchronisation de cet espace de travail est en cours"
+            f"{f' ({who})' if who else ''} ; attendue {wait:.0f} s, celle-ci n'a rien écrit : "
+            "relancez-la quand l'autre sera finie"
+        )
+
+    return exclusive_lock(path, busy=busy, unusable=_LockUnusable, wait=wait)
+
+
+@contextmanager
+def _one_at_a_time(state_dir: Path, wait: float) -> Iterator[None]:
+    """The workspace's sync lock; a state folder that cannot hold it does not stop the sync
+    (as a journal that cannot be written does not): the files' own checks still hold."""
+    try:
+        with sync_lock(state_dir, wait):
+            yield
+    except _LockUnusable as exc:
+        log.warning("sync lock unusable in %s: %s", state_dir, exc)
+        yield
+
+
+def _run_sync(
+    config: Config,
+    today: dt.date,
+    dry_run: bool,
+    now: dt.datetime | None,
+    progress: Progress | None,
+) -> SyncRun:
     check = run_check(config, today, progress=progress)
     cal = calendar_of(config)
     writes = [sync_source(run, today, config, cal, dry_run) for run in check.sources]
     result = SyncRun(check, writes, dry_run)
     if config.consolidated is not None and not dry_run:
-        view = consolidate(check, today, generated=now)
-        result.consolidated = write_view(view, config.consolidated)
+        result.consolidated = _consolidate(check, today, now, config.consolidated)
     return result
+
+
+def _consolidate(
+    check: CheckRun, today: dt.date, now: dt.datetime | None, path: Path
+) -> ConsolidationResult:
+    try:
+        return write_view(consolidate(check, today, generated=now), path)
+    except BaseException as exc:
+        if isinstance(exc, STOPS_THE_RUN):
+            raise
+        log.error("consolidation failed", exc_info=True)
+        return ConsolidationResult("failed", f"{path.name} : {unexpected(exc)}", path)
 
 
 def summarize_sync(run: SyncRun) -> RunSummary:

@@ -18,6 +18,10 @@ from qep_sync.jobs.check import CheckRun, Progress
 from qep_sync.jobs.outcome import RunSummary
 from qep_sync.jobs.sync import run_sync, summarize_sync
 
+# A sync typed at the terminal holds the workspace: serve waits this long (a stop request
+# must not wait for two minutes), then journals the tick as failed and tries at the next.
+LOCK_WAIT = 30.0
+
 
 class Jobs(Protocol):
     """What serve runs; ``WorkspaceJobs`` in production, a fake in the tests of the loop."""
@@ -42,7 +46,7 @@ class WorkspaceJobs:
     def run(self, kind: str, config: Config, now: dt.datetime, progress: Progress) -> RunSummary:
         today = now.date()
         if kind == "sync":
-            result = run_sync(config, today, now=now, progress=progress)
+            result = run_sync(config, today, now=now, progress=progress, lock_wait=LOCK_WAIT)
             self._fresh = (today, result.check)
             return summarize_sync(result)
         fresh = self._fresh
