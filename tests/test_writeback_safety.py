@@ -33,6 +33,7 @@ from fidelity_workbooks import (
     sheet_part,
 )
 
+from qep_sync import files
 from qep_sync.config import config_for_files
 from qep_sync.core.findings import Severity
 from qep_sync.jobs.check import run_check
@@ -43,8 +44,9 @@ OPENPYXL_EXTENSIONS = pytest.mark.filterwarnings("ignore:.* is not supported:Use
 STATUT_COL = len(PLAN_HEADER) + 3  # P (1-based): after « Jours restants » (N) and the note (O)
 
 
-def tmp_file(path: Path) -> Path:
-    return path.with_name(f".{path.name}.qep-sync.tmp")
+def temps(path: Path) -> list[Path]:
+    """The temporary files beside ``path`` (each run writes one of its own, then renames it)."""
+    return files.temporaries(path)
 
 
 def sync_one(path: Path, today: dt.date = TODAY, **kw: bool) -> FileWrite:
@@ -288,7 +290,6 @@ def test_a_sync_killed_at_any_moment_leaves_the_old_or_the_new_file(tmp_path: Pa
     folder = tmp_path / "partage"
     folder.mkdir()
     path = folder / "Suivi accueil.xlsx"
-    tmp = tmp_file(path)
     worker = Worker()
     try:
         run_s, window_s = calibrate(worker, built.path, path, new)
@@ -316,8 +317,9 @@ def test_a_sync_killed_at_any_moment_leaves_the_old_or_the_new_file(tmp_path: Pa
             inode = path.stat().st_ino
             anywhere = iterations % 2 == 1 or (iterations > 40 and outcomes["old+tmp"] > 0)
             if not anywhere:  # to see when this run creates its temporary file
-                tmp.unlink(missing_ok=True)
-            had_leftover = tmp.exists()
+                for leftover in temps(path):
+                    leftover.unlink()
+            had_leftover = bool(temps(path))
             worker.send("sync", path)
             pid = int(worker.readline())
             if anywhere:  # reading, computing or writing
@@ -333,12 +335,13 @@ def test_a_sync_killed_at_any_moment_leaves_the_old_or_the_new_file(tmp_path: Pa
             if data == new:
                 outcomes["new"] += 1
             else:
-                outcomes["old+tmp" if tmp.exists() else "old"] += 1
-            # A leftover is only ever the run's own temporary file, beside the workbook and
-            # with a name no *.xlsx glob matches.
-            assert {p.name for p in folder.iterdir()} <= {path.name, tmp.name}
+                outcomes["old+tmp" if temps(path) else "old"] += 1
+            # A leftover is only ever a run's own temporary file, beside the workbook, with a
+            # name no *.xlsx glob matches, and never more than one (the next run removes it).
+            assert {p.name for p in folder.iterdir()} - {path.name} == {p.name for p in temps(path)}
+            assert len(temps(path)) <= 1
             if not killed and had_leftover:
-                assert not tmp.exists()  # a completed run replaced the leftover
+                assert not temps(path)  # a completed run removed the leftover
         print(f"kill test: {iterations} runs, {outcomes}, run {run_s:.3f} s, "
               f"temporary file {window_s:.4f} s")  # fmt: skip
         assert outcomes["old+tmp"] >= 1, "no kill landed inside the write"
@@ -347,7 +350,7 @@ def test_a_sync_killed_at_any_moment_leaves_the_old_or_the_new_file(tmp_path: Pa
         # With a leftover temporary file from a killed run, a normal sync works and replaces
         # it; the leftover is never taken for a workbook.
         shutil.copyfile(built.path, path)
-        tmp.write_bytes(b"PK\x03\x04 partial")
+        (folder / f".{path.name}.killed{files.TEMPORARY_SUFFIX}").write_bytes(b"PK\x03\x04 partial")
         run = run_sync(config_for_files([path]), TODAY)
         assert [w.status for w in run.writes] == ["written"]
         assert path.read_bytes() == new
@@ -359,9 +362,8 @@ def test_a_sync_killed_at_any_moment_leaves_the_old_or_the_new_file(tmp_path: Pa
 def wait_for_write(path: Path, inode: int, seconds: float = 5) -> bool:
     """Busy-wait (a sleep would outlast the write) until the run's temporary file exists
     (True) or the workbook was already replaced (False: the write was too quick to see)."""
-    tmp = tmp_file(path)
     limit = time.monotonic() + seconds
-    while not tmp.exists():
+    while not temps(path):
         if path.stat().st_ino != inode:
             return False
         assert time.monotonic() < limit, "the sync never wrote"
@@ -370,7 +372,6 @@ def wait_for_write(path: Path, inode: int, seconds: float = 5) -> bool:
 
 def calibrate(worker: Worker, model: Path, path: Path, new: bytes) -> tuple[float, float]:
     """(median duration of a sync run, median life of its temporary file), measured here."""
-    tmp = tmp_file(path)
     runs, windows = [], []
     for _ in range(5):
         shutil.copyfile(model, path)
@@ -383,7 +384,7 @@ def calibrate(worker: Worker, model: Path, path: Path, new: bytes) -> tuple[floa
         worker.readline()  # the pid: not killed this time
         if wait_for_write(path, path.stat().st_ino):
             t0 = time.perf_counter()
-            while tmp.exists():
+            while temps(path):
                 pass
             windows.append(time.perf_counter() - t0)
         worker.send("reap", path)
