@@ -7,7 +7,9 @@ Secrets never live here: the config only names the environment variable that hol
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import stat
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -16,13 +18,16 @@ from typing import Any
 
 from qep_sync.errors import ConfigError
 from qep_sync.toml_values import (
+    Limits,
     address,
+    bounded,
     check_keys,
     clock_time,
     dates,
     env_name,
     path_value,
-    positive,
+    seconds,
+    toml_error,
     typed,
 )
 from qep_sync.vocabulary import TRACKERS
@@ -32,6 +37,28 @@ CONSOLIDATED_NAME = "Consolidation qualité.xlsx"
 STATE_DIR = Path(".qep-sync")  # beside the config: the alerts sent, the journal, the locks
 DEFAULT_DELAIS = {"Courriel": 5, "Courrier": 15, "Réclamation": 15, "Suggestion": 15}
 _SERVICE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
+
+# The limits of every number (docs/configuration.md): beyond them a value breaks a run (a date
+# overflows, a sync crawls, a socket call fails) instead of meaning something.
+DAYS = Limits(0, 3650, "jours")  # thresholds before a deadline: up to ten years
+MONTHS = Limits(0, 120, "mois")
+PERIOD_MONTHS = Limits(1, 120, "mois")  # a periodicity of 0 months would make everything due
+REPLY_DAYS = Limits(1, 365, "jours ouvrés")  # a target of 0 days is no target
+MAX_CALENDAR_DAYS = 366  # per list: one year of closures, one of worked holidays
+REMINDER_DAYS = Limits(0, 365, "jours")
+MAX_REMINDERS = 10
+REPEAT_DAYS = Limits(0, 365, "jours")
+MESSAGES = Limits(1, 10_000, "courriels")
+PORT = Limits(1, 65_535)
+TIMEOUT = Limits(1, 600, "secondes")
+REQUEST_TIMEOUT = Limits(0.1, 600, "secondes")  # decimals: a test server answers fast
+RETRIES = Limits(0, 20, "tentatives")
+BACKOFF = Limits(0.01, 600, "secondes")
+MAX_BACKOFF = Limits(0.01, 3600, "secondes")
+SYNC_MINUTES = Limits(1, 24 * 60, "minutes")
+FAILURES = Limits(0, 100, "échecs")
+LOG_MEGABYTES = Limits(1, 1024, wording="au moins 1 (mégaoctet) et au plus 1024")
+LOG_BACKUPS = Limits(0, 100, "fichiers")
 
 
 @dataclass(frozen=True)
@@ -194,8 +221,7 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
         xlsx = gsheet = None
         if "xlsx" in table:
             xlsx = path_value(base, table, "xlsx", where, "")
-            if not xlsx.is_file():
-                raise ConfigError(f"fichier introuvable : {xlsx}", f"{where}xlsx")
+            _not_a_folder(xlsx, f"{where}xlsx")
         else:
             gsheet = _gsheet_key(typed(table, "gsheet", str, where), f"{where}gsheet")
         sheets = typed(table, "sheets", dict, where, {})
@@ -208,7 +234,48 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
         sources.append(
             Source(service=service, name=name, xlsx=xlsx, sheets=dict(sheets), gsheet=gsheet)
         )
+    _no_twice(sources)
     return tuple(sources)
+
+
+def _not_a_folder(path: Path, key: str) -> None:
+    """Refuse a source path that exists and is no regular file: a folder, a pipe, a device.
+
+    A missing file is not refused here: it is a failed source at each run (a share may be
+    unreachable for a while, docs/contract.md §6). A folder or a pipe is a mistake in the
+    config that no run can get past, and a pipe would hang the reader.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # missing or unreachable: the reader says so for this source only
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"{path} est un dossier : indiquez le chemin du classeur .xlsx", key)
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"{path} n'est pas un fichier ordinaire (tube, périphérique…)", key)
+
+
+def _no_twice(sources: list[Source]) -> None:
+    """Refuse a workbook declared twice: the second would be skipped every run, counted twice."""
+    seen: dict[object, tuple[int, Source]] = {}
+    for i, source in enumerate(sources, start=1):
+        field_name = "xlsx" if source.xlsx is not None else "gsheet"
+        identity = (field_name, _resolved(source.xlsx) if source.xlsx else source.gsheet)
+        if identity in seen:
+            j, first = seen[identity]
+            raise ConfigError(
+                f"même classeur que sources[{j}].{field_name} ({first.service}) : "
+                "déclarez chaque classeur une seule fois",
+                f"sources[{i}].{field_name}",
+            )
+        seen[identity] = (i, source)
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:  # a loop of links, an unreachable share: compare it as written
+        return Path(os.path.abspath(path))
 
 
 _SHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_\-]+)")
@@ -240,20 +307,15 @@ def _google(raw: dict[str, Any]) -> Google:
     if not re.match(r"^https?://[^\s/]+", base):
         raise ConfigError(f"adresse attendue (https://…), « {base} » trouvé", f"{where}api_base")
 
-    def seconds(name: str, default: float) -> float:
-        value = raw.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ConfigError(f"nombre de secondes positif attendu, « {value!r} » trouvé",
-                              f"{where}{name}")  # fmt: skip
-        return float(value)
-
     return Google(
         credentials_env=env_name(raw, "credentials_env", where) or d.credentials_env,
         api_base=base,
-        timeout_seconds=seconds("timeout_seconds", d.timeout_seconds),
-        max_retries=positive(raw, "max_retries", where, d.max_retries),
-        backoff_seconds=seconds("backoff_seconds", d.backoff_seconds),
-        max_backoff_seconds=seconds("max_backoff_seconds", d.max_backoff_seconds),
+        timeout_seconds=seconds(raw, "timeout_seconds", where, d.timeout_seconds, REQUEST_TIMEOUT),
+        max_retries=bounded(raw, "max_retries", where, d.max_retries, RETRIES),
+        backoff_seconds=seconds(raw, "backoff_seconds", where, d.backoff_seconds, BACKOFF),
+        max_backoff_seconds=seconds(
+            raw, "max_backoff_seconds", where, d.max_backoff_seconds, MAX_BACKOFF
+        ),
     )
 
 
@@ -275,19 +337,23 @@ def _rules(raw: dict[str, Any]) -> Rules:
     table = typed(raw, "delai_reponse_jours_ouvres", dict, where, {})
     check_keys(table, set(DEFAULT_DELAIS), f"{where}delai_reponse_jours_ouvres.")
     for canal in table:
-        delais[canal] = positive(table, canal, f"{where}delai_reponse_jours_ouvres.", 0)
+        delais[canal] = bounded(table, canal, f"{where}delai_reponse_jours_ouvres.", 0, REPLY_DAYS)
     return Rules(
-        echeance_proche_jours=positive(
-            raw, "echeance_proche_jours", where, defaults.echeance_proche_jours
+        echeance_proche_jours=bounded(
+            raw, "echeance_proche_jours", where, defaults.echeance_proche_jours, DAYS
         ),
-        document_alerte_jours=positive(
-            raw, "document_alerte_jours", where, defaults.document_alerte_jours
+        document_alerte_jours=bounded(
+            raw, "document_alerte_jours", where, defaults.document_alerte_jours, DAYS
         ),
-        formation_delai_mois=positive(
-            raw, "formation_delai_mois", where, defaults.formation_delai_mois
+        formation_delai_mois=bounded(
+            raw, "formation_delai_mois", where, defaults.formation_delai_mois, MONTHS
         ),
-        autoevaluation_periodicite_mois=positive(
-            raw, "autoevaluation_periodicite_mois", where, defaults.autoevaluation_periodicite_mois
+        autoevaluation_periodicite_mois=bounded(
+            raw,
+            "autoevaluation_periodicite_mois",
+            where,
+            defaults.autoevaluation_periodicite_mois,
+            PERIOD_MONTHS,
         ),
         delai_reponse_jours_ouvres=delais,
     )
@@ -312,25 +378,35 @@ def _alerts(raw: dict[str, Any], base: Path) -> Alerts:
         },
         where,
     )
-    reminder = typed(raw, "reminder_days", list, where, list(d.reminder_days))
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in reminder):
-        raise ConfigError(
-            "liste de nombres de jours attendue, par exemple [30, 7, 1]", f"{where}reminder_days"
-        )
+    reminder = _reminder_days(raw, where, d.reminder_days)
     return Alerts(
         sender=address(raw, "sender", where, d.sender) or d.sender,
         sender_name=typed(raw, "sender_name", str, where, d.sender_name),
         quality_lead=address(raw, "quality_lead", where, None),
         copy_quality_lead=typed(raw, "copy_quality_lead", bool, where, d.copy_quality_lead),
-        reminder_days=tuple(sorted(set(reminder), reverse=True)),
-        late_every_days=positive(raw, "late_every_days", where, d.late_every_days),
-        escalation_days=positive(raw, "escalation_days", where, d.escalation_days),
-        max_messages=positive(raw, "max_messages", where, d.max_messages),
+        reminder_days=reminder,
+        late_every_days=bounded(raw, "late_every_days", where, d.late_every_days, REPEAT_DAYS),
+        escalation_days=bounded(raw, "escalation_days", where, d.escalation_days, REPEAT_DAYS),
+        max_messages=bounded(raw, "max_messages", where, d.max_messages, MESSAGES),
         send_on_non_working_days=typed(
             raw, "send_on_non_working_days", bool, where, d.send_on_non_working_days
         ),
         outbox=path_value(base, raw, "outbox", where, str(d.outbox)),
     )
+
+
+def _reminder_days(raw: dict[str, Any], where: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """The steps before a deadline, latest first, each within REMINDER_DAYS."""
+    key = f"{where}reminder_days"
+    reminder = typed(raw, "reminder_days", list, where, list(default))
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in reminder):
+        raise ConfigError("liste de nombres de jours attendue, par exemple [30, 7, 1]", key)
+    steps = tuple(sorted(set(reminder), reverse=True))
+    if len(steps) > MAX_REMINDERS:
+        raise ConfigError(f"{MAX_REMINDERS} paliers au plus, {len(steps)} trouvés", key)
+    for n in steps:
+        REMINDER_DAYS.check(n, key)
+    return steps
 
 
 def _smtp(raw: dict[str, Any]) -> Smtp:
@@ -351,11 +427,11 @@ def _smtp(raw: dict[str, Any]) -> Smtp:
         raise ConfigError(f"« {security} » : starttls, tls ou none attendu", f"{where}security")
     return Smtp(
         host=host,
-        port=positive(raw, "port", where, d.port),
+        port=bounded(raw, "port", where, d.port, PORT),
         security=security,
         user=typed(raw, "user", str, where),
         password_env=env_name(raw, "password_env", where),
-        timeout=max(1, positive(raw, "timeout", where, d.timeout)),
+        timeout=bounded(raw, "timeout", where, d.timeout, TIMEOUT),
     )
 
 
@@ -364,9 +440,7 @@ def _schedule(raw: dict[str, Any]) -> Schedule:
     d = Schedule()
     check_keys(raw, {"sync_every_minutes", "office_hours", "working_days_only", "alerts",
                       "alerts_at", "run_at_start", "failure_alert_after"}, where)  # fmt: skip
-    every = positive(raw, "sync_every_minutes", where, d.sync_every_minutes)
-    if not 1 <= every <= 24 * 60:
-        raise ConfigError(f"entre 1 et 1440 minutes, {every} trouvé", f"{where}sync_every_minutes")
+    every = bounded(raw, "sync_every_minutes", where, d.sync_every_minutes, SYNC_MINUTES)
     hours = d.office_hours
     if "office_hours" in raw:
         value = raw["office_hours"]
@@ -390,7 +464,9 @@ def _schedule(raw: dict[str, Any]) -> Schedule:
             clock_time(raw["alerts_at"], f"{where}alerts_at") if "alerts_at" in raw else d.alerts_at
         ),
         run_at_start=typed(raw, "run_at_start", bool, where, d.run_at_start),
-        failure_alert_after=positive(raw, "failure_alert_after", where, d.failure_alert_after),
+        failure_alert_after=bounded(
+            raw, "failure_alert_after", where, d.failure_alert_after, FAILURES
+        ),
     )
 
 
@@ -404,15 +480,12 @@ def _logging(raw: dict[str, Any], base: Path) -> LogSettings:
     level = typed(raw, "level", str, where, d.level).upper()
     if level not in LOG_LEVELS:
         raise ConfigError(f"« {level} » : {', '.join(LOG_LEVELS)} attendu", f"{where}level")
-    size = positive(raw, "max_megabytes", where, d.max_megabytes)
-    if size < 1:
-        raise ConfigError("au moins 1 (mégaoctet)", f"{where}max_megabytes")
     return LogSettings(
         format=fmt,
         file=path_value(base, raw, "file", where, "") if "file" in raw else None,
         level=level,
-        max_megabytes=size,
-        backup_count=positive(raw, "backup_count", where, d.backup_count),
+        max_megabytes=bounded(raw, "max_megabytes", where, d.max_megabytes, LOG_MEGABYTES),
+        backup_count=bounded(raw, "backup_count", where, d.backup_count, LOG_BACKUPS),
     )
 
 
@@ -432,13 +505,13 @@ def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> C
             raise ConfigError(f"dossier introuvable : {schemas_dir}", "workspace.schemas_dir")
     calendar = raw.get("calendar", {})
     check_keys(calendar, {"closure_days", "worked_holidays"}, "calendar.")
-    return Config(
+    config = Config(
         path=path,
         sources=_sources(raw.get("sources"), base),
         rules=_rules(raw.get("rules", {})),
         calendar=Calendar(
-            closure_days=dates(calendar, "closure_days", "calendar."),
-            worked_holidays=dates(calendar, "worked_holidays", "calendar."),
+            closure_days=dates(calendar, "closure_days", "calendar.", MAX_CALENDAR_DAYS),
+            worked_holidays=dates(calendar, "worked_holidays", "calendar.", MAX_CALENDAR_DAYS),
         ),
         consolidated=path_value(base, workspace, "consolidated", "workspace.", CONSOLIDATED_NAME),
         state_dir=path_value(base, workspace, "state_dir", "workspace.", str(STATE_DIR)),
@@ -449,24 +522,100 @@ def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> C
         schedule=_schedule(raw.get("schedule", {})),
         logging=_logging(raw.get("logging", {}), base),
     )
+    written = {f"workspace.{k}" for k in workspace} | {f"alerts.{k}" for k in raw.get("alerts", {})}
+    _outputs_spare_sources(config, written)
+    return config
+
+
+def _outputs_spare_sources(config: Config, written: set[str]) -> None:
+    """Refuse a file qep-sync writes that is one of the sources, or a folder holding one.
+
+    The consolidated workbook is replaced whole at each sync, the state folder and the
+    outbox get files of their own, a log file grows: pointed at a source, they destroy it.
+    """
+    files = [("workspace.consolidated", config.consolidated), ("logging.file", config.logging.file)]
+    folders = [("workspace.state_dir", config.state_dir), ("alerts.outbox", config.alerts.outbox)]
+    for i, source in enumerate(config.sources, start=1):
+        if source.xlsx is None:
+            continue
+        place = _resolved(source.xlsx)
+        for key, path in files:
+            if path is not None and _resolved(path) == place:
+                raise ConfigError(_clash(key, path, i, source, FILE_CLASH, written), key)
+        for key, path in folders:
+            if place.is_relative_to(_resolved(path)):
+                raise ConfigError(_clash(key, path, i, source, FOLDER_CLASH, written), key)
+
+
+FILE_CLASH = (
+    "est aussi la source {source} : qep-sync réécrit ce fichier et détruirait le classeur ; "
+    "choisissez un autre chemin"
+)
+FOLDER_CLASH = (
+    "contient la source {source} : qep-sync écrit dans ce dossier et pourrait abîmer le "
+    "classeur ; choisissez un dossier sans source"
+)
+
+
+def _clash(key: str, path: Path, i: int, source: Source, what: str, written: set[str]) -> str:
+    default = "" if key in written or key == "logging.file" else " (valeur par défaut)"
+    return f"« {path} »{default} " + what.format(source=f"sources[{i}].xlsx ({source.service})")
 
 
 def load_config(path: Path) -> Config:
     """Read and check a config file."""
+    _regular_file(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: Notepad may write a BOM
     except FileNotFoundError:
+        raise _missing(path) from None
+    except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"fichier de configuration introuvable : {path} "
-            "(créez-en un avec « qep-sync init DOSSIER » ou indiquez-le avec -c)"
+            f"{path} n'est pas enregistré en UTF-8 (octet illisible n° {exc.start + 1}) : "
+            "ouvrez-le et enregistrez-le avec l'encodage UTF-8"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"lecture impossible de {path} : {exc}") from None
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name} : syntaxe TOML invalide ({exc})") from None
+        raise toml_error(path.name, exc) from None
     return parse_config(raw, path.resolve().parent, path)
+
+
+def _regular_file(path: Path) -> None:
+    """Stat before opening: a pipe would hang the read, a folder gives a technical error."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise _missing(path) from None
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    if stat.S_ISDIR(mode):
+        raise ConfigError(
+            f"{path} est un dossier, pas un fichier de configuration : indiquez le fichier "
+            f"(par exemple {path / CONFIG_NAME})"
+        )
+    if not stat.S_ISREG(mode):
+        raise ConfigError(
+            f"{path} n'est pas un fichier ordinaire (tube, périphérique…) : indiquez le "
+            "fichier qep-sync.toml"
+        )
+
+
+def _unreadable(path: Path, exc: OSError) -> ConfigError:
+    if isinstance(exc, PermissionError):
+        why = "accès refusé : vérifiez les droits du compte qui lance qep-sync sur ce fichier"
+    else:
+        why = exc.strerror or type(exc).__name__
+    return ConfigError(f"lecture impossible de {path} ({why})")
+
+
+def _missing(path: Path) -> ConfigError:
+    return ConfigError(
+        f"fichier de configuration introuvable : {path} "
+        "(créez-en un avec « qep-sync init DOSSIER » ou indiquez-le avec -c)"
+    )
 
 
 def config_for_files(paths: list[Path]) -> Config:

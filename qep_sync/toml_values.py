@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,57 @@ def typed(table: dict[str, Any], key: str, kind: type, where: str, default: Any 
     return value
 
 
-def positive(table: dict[str, Any], key: str, where: str, default: int) -> int:
+@dataclass(frozen=True)
+class Limits:
+    """The values a number may take, inclusive, and how to say it (« entre 1 et 365 jours »).
+
+    A value out of range is refused at load rather than left to break a run (a delay of
+    10⁸ days overflows a date; 3 000 closure days make each sync crawl).
+    """
+
+    low: float
+    high: float
+    unit: str = ""
+    wording: str | None = None  # replaces « entre LOW et HIGH UNIT » where it reads better
+
+    def check(self, value: float, key: str) -> None:
+        if self.low <= value <= self.high:
+            return
+        if self.low == 0 and value < 0:
+            raise ConfigError(
+                f"doit être positif ou nul ({self.expected}), {_number(value)} trouvé", key
+            )
+        raise ConfigError(f"{self.expected}, {_number(value)} trouvé", key)
+
+    @property
+    def expected(self) -> str:
+        if self.wording is not None:
+            return self.wording
+        unit = f" {self.unit}" if self.unit else ""
+        return f"entre {_number(self.low)} et {_number(self.high)}{unit}"
+
+
+def _number(value: float) -> str:
+    """A number as a French reader writes it: 3650, 0,5 (never 1e+09)."""
+    if float(value).is_integer():
+        return str(int(value))
+    return str(value).replace(".", ",")
+
+
+def bounded(table: dict[str, Any], key: str, where: str, default: int, limits: Limits) -> int:
+    """A whole number within ``limits``."""
     value = typed(table, key, int, where, default)
-    if value < 0:
-        raise ConfigError(f"doit être positif ou nul, {value} trouvé", f"{where}{key}")
+    limits.check(value, f"{where}{key}")
     return int(value)
+
+
+def seconds(table: dict[str, Any], key: str, where: str, default: float, limits: Limits) -> float:
+    """A number of seconds (decimals allowed) within ``limits``."""
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"nombre de secondes attendu, « {value!r} » trouvé", f"{where}{key}")
+    limits.check(value, f"{where}{key}")
+    return float(value)
 
 
 def path_value(base: Path, table: dict[str, Any], key: str, where: str, default: str) -> Path:
@@ -51,8 +98,15 @@ def path_value(base: Path, table: dict[str, Any], key: str, where: str, default:
     return path if path.is_absolute() else base / path
 
 
-def dates(table: dict[str, Any], key: str, where: str) -> tuple[dt.date, ...]:
+def dates(table: dict[str, Any], key: str, where: str, most: int) -> tuple[dt.date, ...]:
+    """A list of at most ``most`` dates (TOML dates or AAAA-MM-JJ texts)."""
     values = typed(table, key, list, where, [])
+    if len(values) > most:
+        raise ConfigError(
+            f"{most} dates au plus, {len(values)} trouvées : ne gardez que celles de l'année "
+            "en cours et de la suivante",
+            f"{where}{key}",
+        )
     days = []
     for i, value in enumerate(values):
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
@@ -98,3 +152,48 @@ def clock_time(value: Any, key: str) -> dt.time:
     if m is None:
         raise ConfigError(f"heure attendue sous la forme HH:MM (par exemple \"08:30\"), « {value!r} » trouvé", key)  # fmt: skip
     return dt.time(int(m.group(1)), int(m.group(2)))
+
+
+_TOML_PLACE = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)\s*$")
+# tomllib speaks English; these are the mistakes people make by hand, said in French.
+_TOML_REASONS = (
+    (r"Unescaped '\\' in a string", "barre oblique inverse dans un texte entre guillemets : "
+     "écrivez un chemin Windows entre apostrophes ('\\\\serveur\\dossier\\fichier.xlsx')"),
+    (r"Expected '\]' at the end of a table declaration", "crochet fermant « ] » manquant après le nom de la section"),
+    (r"Expected '\]\]' at the end of an array declaration", "« ]] » manquant à la fin de la déclaration [[…]]"),
+    (r"Cannot declare \(.*\) twice", "section déclarée deux fois"),
+    (r"Cannot overwrite a value", "clé déjà définie plus haut"),
+    (r"Duplicate inline table key '(?P<key>.*)'", "clé « <key> » répétée entre accolades"),
+    (r"Expected '=' after a key in a key/value pair", "« = » attendu après le nom de la clé "
+     "(une clé accentuée s'écrit entre guillemets : \"Réclamation\" = 15)"),
+    (r"Invalid value", "valeur manquante ou illisible (un texte s'écrit entre guillemets)"),
+    (r"Invalid statement|Invalid initial character for a key part",
+     "ligne illisible (une clé accentuée s'écrit entre guillemets : \"Réclamation\" = 15)"),
+    (r"Unclosed array", "liste non fermée : « ] » manquant"),
+    (r"Unclosed inline table", "table non fermée : « } » manquant"),
+    (r"Unterminated string|Illegal character '\\n'", "texte non fermé : guillemet manquant"),
+    (r"Invalid date or datetime", "date invalide (AAAA-MM-JJ)"),
+    (r"Expected newline or end of document after a statement",
+     "fin de ligne attendue (une seule clé par ligne ; une date s'écrit AAAA-MM-JJ)"),
+)  # fmt: skip
+
+
+def toml_error(name: str, exc: ValueError) -> ConfigError:
+    """A TOML syntax error in French, with its line and column."""
+    text = str(exc)
+    place = _TOML_PLACE.search(text)
+    reason = text[: place.start()] if place else text
+    where = ""
+    if place and place.group(1):
+        where = f" à la ligne {place.group(1)}, colonne {place.group(2)}"
+    elif place:
+        where = " à la fin du fichier"
+    for pattern, french in _TOML_REASONS:
+        m = re.fullmatch(pattern, reason)
+        if m:
+            # str.replace, not a regex template: the French texts hold backslashes and braces
+            reason = french.replace("<key>", m.groupdict().get("key") or "")
+            break
+    else:
+        reason = f"détail technique : {reason}"
+    return ConfigError(f"{name} : syntaxe TOML invalide{where} : {reason}")

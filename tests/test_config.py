@@ -12,6 +12,7 @@ from conftest import make_good_workbook
 from qep_sync.cli import main
 from qep_sync.config import Rules, load_config
 from qep_sync.errors import ConfigError
+from qep_sync.jobs.check import run_check
 
 SOURCES = """
 [[sources]]
@@ -184,17 +185,32 @@ def test_negative_number_of_days_is_refused(workspace: Path) -> None:
     assert "positif" in str(error)
 
 
-def test_missing_source_file_names_the_source_key(workspace: Path) -> None:
+def test_missing_source_file_loads_and_fails_that_source_only(workspace: Path) -> None:
+    # docs/contract.md §6: a missing file (renamed, moved, share unreachable) is a failed
+    # source at each run, not a config error that would stop every other source.
     (workspace / "services" / "brcie.xlsx").unlink()
-    error = config_error(workspace, SOURCES)
-    assert error.key == "sources[1].xlsx"
-    assert "fichier introuvable" in str(error)
-    assert "brcie.xlsx" in str(error)
+    config = load_config(write_config(workspace, SOURCES))
+    assert config.sources[0].xlsx == workspace.resolve() / "services" / "brcie.xlsx"
+
+    brcie, sidsic = run_check(config, dt.date(2026, 11, 26)).report.sources
+    assert (brcie.service, brcie.error) == ("BRCIE", "fichier introuvable")
+    assert sidsic.error is None
+    assert [s.tracker for s in sidsic.sheets] == ["plan_actions"]  # the other one is read
 
 
-def test_missing_second_source_file_names_the_second_source(workspace: Path) -> None:
+def test_cli_check_of_a_config_with_a_missing_source_exits_1_and_lists_the_others(
+    workspace: Path,
+) -> None:
     (workspace / "services" / "sidsic.xlsx").unlink()
-    assert config_error(workspace, SOURCES).key == "sources[2].xlsx"
+    result = run_cli(["check", "-c", str(write_config(workspace, SOURCES))])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = result.stdout.splitlines()
+    assert "1 illisible" in lines[0]
+    brcie = lines.index("BRCIE — Bureau de la réglementation (brcie.xlsx)")
+    assert lines[brcie + 1] == "  Plan d'actions (2 lignes) : aucune anomalie"
+    sidsic = lines.index("SIDSIC (sidsic.xlsx)")
+    assert lines[sidsic + 1] == "  ✗ source non lue : fichier introuvable"
 
 
 def test_duplicate_service_code_is_refused(workspace: Path) -> None:
