@@ -1,44 +1,80 @@
 """Excel backend: reads a service's workbook (.xlsx, .xlsm) into plain rows (writing: ``xlsx_write``).
 
+Reading is one snapshot: the file's bytes are read once (and again once if a save was
+under way), and everything later asked of the workbook (values, percent-formatted cells,
+the stamp write-back compares) comes from those bytes, never from the path again.
+
 Values come from python-calamine (several times faster than openpyxl, cached formula
-values included); the zip is checked first (ooxml.open_package) and the few things
-calamine does not say, such as which cells are formatted as percentages, are read
-from the sheet XML only where a tracker needs them.
+values included). Before calamine sees anything, the zip is checked (ooxml.open_package)
+and every worksheet part is scanned (sheetscan.scan_sheet): a damaged part is refused at
+check time, and a sheet calamine would blow up on (one far cell makes it allocate the
+whole rectangle; a date it cannot convert makes it panic) is read by the streaming
+reader instead. The few things calamine does not say, such as which cells are formatted
+as percentages, are read from the sheet XML. Every failure of the reading libraries,
+Rust panics included, becomes the source's SourceError with a French reason
+(docs/contract.md §7: one source failing does not stop the others).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import logging
+import os
+import re
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import python_calamine
 
+from qep_sync import files
 from qep_sync.backends.ooxml import (
+    MAX_CELLS,
     PackageError,
     SheetPart,
+    date_styles,
+    is_date1904,
     open_package,
     percent_styles,
     sheet_parts,
     styled_cells,
 )
+from qep_sync.backends.sheetscan import read_sheet_rows, scan_shared_strings, scan_sheet
 from qep_sync.backends.xlsx_write import write_back
 from qep_sync.core.contract import SheetData, SheetPatch
 from qep_sync.errors import SourceError
 
+log = logging.getLogger(__name__)
+
+# Failures that are the process's, not the file's: they must go through.
+_NOT_THE_FILE = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+# The snapshot is held in memory while the workbook is read: a file larger than this is
+# refused before reading (real trackers weigh a few MB; photos included, tens of MB).
+MAX_FILE_BYTES = 256 << 20
+
+_ADVICE = "restaurez une version précédente ou réenregistrez-le depuis Excel"
+_SAVING = (
+    "classeur en cours d'enregistrement (il a changé pendant la lecture) : "
+    "non lu, nouvel essai au prochain passage"
+)
+
 
 @dataclass
 class WorkbookData:
-    """What was read from one workbook, and enough to find its parts again."""
+    """What was read from one workbook: its sheets, and the stamp of the snapshot read."""
 
     path: Path
     sheets: list[SheetData]
     mtime_ns: int
     size: int
     date1904: bool = False  # Mac Excel's date system: dates count from 1904-01-01
-    _percent_styles: frozenset[int] = frozenset()
-    _percent_cache: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
+    # The percent-formatted cells of each sheet (by title), computed from the snapshot.
+    _percent: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
 
     def last_change(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.mtime_ns / 1e9, tz=dt.UTC)
@@ -48,52 +84,258 @@ class WorkbookData:
         return []
 
     def percent_cells(self, sheet: SheetData) -> set[tuple[int, int]]:
-        """(row, column) of the cells shown as percentages in ``sheet``."""
-        if sheet.part is None or not self._percent_styles:
-            return set()
-        if sheet.title not in self._percent_cache:
-            with zipfile.ZipFile(self.path) as zf:
-                self._percent_cache[sheet.title] = styled_cells(
-                    zf, sheet.part, self._percent_styles
-                )
-        return self._percent_cache[sheet.title]
+        """(row, column) of the cells shown as percentages in ``sheet``, as read."""
+        return self._percent.get(sheet.title, set())
 
 
 def read_workbook(path: Path, label: str | None = None) -> WorkbookData:
     """Every worksheet of a workbook; SourceError with a French reason when it cannot be read."""
     label = label or path.name
+    data, (mtime_ns, size) = _snapshot(path, label)
     try:
-        stat = path.stat()
+        sheets, percent, date1904 = _read_snapshot(data, label)
+    except (SourceError, *_NOT_THE_FILE):
+        raise
+    except BaseException as exc:  # pyo3's PanicException derives from BaseException
+        log.debug("lecture de %s : %s: %s", label, type(exc).__name__, exc, exc_info=True)
+        raise SourceError(label, french_reason(exc)) from None
+    return WorkbookData(path, sheets, mtime_ns, size, date1904, percent)
+
+
+# --------------------------------------------------------------------------- the snapshot
+
+
+def _snapshot(path: Path, label: str) -> tuple[bytes, tuple[int, int]]:
+    """The file's bytes and their (mtime_ns, size), taken while no save was under way.
+
+    A save that rewrites the file in place (or replaces it) between the two stats shows as a
+    different stamp: read once more, then leave the file to the next run.
+    """
+    for _ in range(2):
+        before = _stat(path, label)
+        if before.st_size > MAX_FILE_BYTES:
+            raise SourceError(label, _too_big(before.st_size))
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue  # replaced at that very moment: the second try or the next run
+        except OSError as exc:
+            raise SourceError(label, f"lecture impossible ({files.os_reason(exc)})") from None
+        after = _stat(path, label)
+        if _identity(before) == _identity(after) and len(data) == after.st_size:
+            return data, (after.st_mtime_ns, after.st_size)
+    raise SourceError(label, _SAVING)
+
+
+def _too_big(size: int) -> str:
+    return (
+        f"fichier trop volumineux pour un suivi ({size >> 20} Mo, au-delà de "
+        f"{MAX_FILE_BYTES >> 20} Mo) : retirez-en les images ou les feuilles inutiles"
+    )
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    # Not the whole stat: reading the file may update its access time.
+    return st.st_mtime_ns, st.st_size, st.st_ino, st.st_dev
+
+
+def _stat(path: Path, label: str) -> os.stat_result:
+    try:
+        return path.stat()
     except FileNotFoundError:
         raise SourceError(label, "fichier introuvable") from None
     except OSError as exc:
-        raise SourceError(label, f"lecture impossible ({exc.strerror or exc})") from None
+        raise SourceError(label, f"lecture impossible ({files.os_reason(exc)})") from None
+
+
+class _Bytes(io.BytesIO):
+    """The snapshot shaped as ``open_package`` expects a path (``open``, ``stat``).
+
+    open_package reads a path today; this lets its safety checks run on the very bytes
+    calamine reads, not on a file that may have been saved since.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self._data = data
+
+    def open(self, mode: str = "rb") -> io.BytesIO:
+        return io.BytesIO(self._data)
+
+    def stat(self) -> os.stat_result:
+        return os.stat_result((0, 0, 0, 0, 0, 0, len(self._data), 0, 0, 0))
+
+
+@contextmanager
+def _package(data: bytes, label: str) -> Iterator[zipfile.ZipFile]:
     try:
-        with open_package(path) as zf:
-            parts = {p.title: p for p in sheet_parts(zf)}
-            styles = percent_styles(zf)
+        zf = open_package(cast(Path, _Bytes(data)))
     except PackageError as exc:
         raise SourceError(label, str(exc)) from None
+    with zf:
+        yield zf
+
+
+# --------------------------------------------------------------------------- reading
+
+_CALAMINE, _STREAM = "calamine", "stream"
+
+
+def _read_snapshot(
+    data: bytes, label: str
+) -> tuple[list[SheetData], dict[str, set[tuple[int, int]]], bool]:
+    """The sheets, percent cells and date system of a workbook's bytes."""
+    with _package(data, label) as zf:
+        try:
+            located = sheet_parts(zf)
+            styles = percent_styles(zf)
+            date1904 = is_date1904(zf)
+            scan_shared_strings(zf)  # calamine reserves memory for the count it declares
+        except PackageError as exc:
+            raise SourceError(label, str(exc)) from None
+        parts, readers = _plan_reading(zf, located, label)
+        sheets = _read_sheets(zf, data, parts, readers, date1904, label)
+        percent = {s.title: _percent_of(zf, s, styles, label) for s in sheets if s.part and styles}
+    return sheets, percent, date1904
+
+
+def _plan_reading(
+    zf: zipfile.ZipFile, located: list[SheetPart], label: str
+) -> tuple[dict[str, SheetPart], dict[str, str]]:
+    """The part of each sheet title and the reader each title needs.
+
+    A title listed twice (never written by Excel; a hostile file may) is streamed: which
+    of its parts calamine would pick is not ours to guess, and it is never left unscanned.
+    """
+    parts: dict[str, SheetPart] = {}
+    readers: dict[str, str] = {}
+    for part in located:
+        reader = _reader_for(zf, part, label)
+        if part.title in parts:
+            reader = _STREAM
+        parts.setdefault(part.title, part)
+        if readers.get(part.title) != _STREAM:
+            readers[part.title] = reader
+    return parts, readers
+
+
+def _reader_for(zf: zipfile.ZipFile, part: SheetPart, label: str) -> str:
+    """Which reader may read a sheet: calamine, or the streaming reader when calamine would
+    allocate a huge rectangle (one far cell), misread the part or panic on it.
+
+    Every worksheet part is scanned, trackers or not: a damaged part is found at check
+    time, not when a sync writes the file.
+    """
     try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises its own types for damaged content
-        raise SourceError(label, f"classeur illisible ({_short(exc)})") from None
+        extent = scan_sheet(zf, part.part)
+    except PackageError as exc:
+        raise _sheet_error(label, part.title, str(exc)) from None
+    if extent.rectangle > MAX_CELLS or not extent.calamine_safe:
+        return _STREAM
+    return _CALAMINE
+
+
+def _read_sheets(
+    zf: zipfile.ZipFile,
+    data: bytes,
+    parts: dict[str, SheetPart],
+    readers: dict[str, str],
+    date1904: bool,
+    label: str,
+) -> list[SheetData]:
+    """Every worksheet's rows, in tab order, from the snapshot's bytes."""
+    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     sheets: list[SheetData] = []
+    dates: frozenset[int] | None = None
     try:
         for meta in book.sheets_metadata:
             if str(meta.typ) != "SheetTypeEnum.WorkSheet":
                 continue
-            sheet = book.get_sheet_by_name(meta.name)
-            rows = sheet.to_python(skip_empty_area=False)
             part: SheetPart | None = parts.get(meta.name)
+            if part is not None and readers.get(meta.name) == _STREAM:
+                dates = date_styles(zf) if dates is None else dates
+                rows = _streamed_rows(zf, part, dates, date1904, label)
+            else:
+                rows = _calamine_rows(book, meta.name, label)
             sheets.append(SheetData(meta.name, rows, part.part if part else None))
-    except Exception as exc:
-        raise SourceError(label, f"classeur illisible ({_short(exc)})") from None
     finally:
         book.close()
-    return WorkbookData(path, sheets, stat.st_mtime_ns, stat.st_size, _percent_styles=styles)
+    return sheets
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+def _streamed_rows(
+    zf: zipfile.ZipFile, part: SheetPart, dates: frozenset[int], date1904: bool, label: str
+) -> list[list[Any]]:
+    try:
+        return read_sheet_rows(zf, part.part, date_styles=dates, date1904=date1904)
+    except PackageError as exc:
+        raise _sheet_error(label, part.title, str(exc)) from None
+
+
+def _calamine_rows(book: Any, title: str, label: str) -> list[list[Any]]:
+    """One sheet's rows as calamine reads them; any failure of it names the sheet."""
+    try:
+        rows: list[list[Any]] = book.get_sheet_by_name(title).to_python(skip_empty_area=False)
+        return rows
+    except _NOT_THE_FILE:
+        raise
+    except BaseException as exc:  # a Rust panic too: it derives from BaseException
+        log.debug("lecture de %s, onglet %s : %s: %s", label, title, type(exc).__name__, exc)
+        raise _sheet_error(label, title, french_reason(exc)) from None
+
+
+def _sheet_error(label: str, title: str, reason: str) -> SourceError:
+    # The sheet goes in the reason itself: the report keeps only the reason of a source.
+    return SourceError(label, f"onglet « {title} » : {reason}")
+
+
+def _percent_of(
+    zf: zipfile.ZipFile, sheet: SheetData, styles: frozenset[int], label: str
+) -> set[tuple[int, int]]:
+    assert sheet.part is not None
+    try:
+        return styled_cells(zf, sheet.part, styles)
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        log.debug("styles de %s, onglet %s : %s", label, sheet.title, exc)
+        raise _sheet_error(label, sheet.title, french_reason(exc)) from None
+
+
+# --------------------------------------------------------------------------- French reasons
+
+# Library texts (English) → what the user is told. Matched in the exception's text.
+_KNOWN = [
+    (
+        re.compile(r"checksum|crc", re.I),
+        "données compressées abîmées (somme de contrôle fausse)",
+    ),
+    (
+        re.compile(r"missing the expected (row|column) component|cell reference|dimension", re.I),
+        "référence de cellule invalide dans une feuille",
+    ),
+    (re.compile(r"zip|archive|deflate|inflate|eof", re.I), "archive endommagée ou incomplète"),
+    (re.compile(r"xml|utf-?8|encoding|tag|attribute", re.I), "contenu XML abîmé"),
+    (re.compile(r"password|encrypt", re.I), "classeur protégé par un mot de passe"),
+    (re.compile(r"detect file format|unsupported|unrecognized", re.I), "format non reconnu"),
+]
+_DATE_PANIC = re.compile(r"TimeDelta|out of bounds|out of range", re.I)
+
+
+def _is_date_panic(exc: BaseException) -> bool:
+    return type(exc).__name__ == "PanicException" and bool(_DATE_PANIC.search(str(exc)))
+
+
+def french_reason(exc: BaseException) -> str:
+    """What the user reads for a reading library's failure: French, no library text (the
+    library's own words go to the debug log)."""
+    if isinstance(exc, MemoryError):
+        return "classeur trop volumineux pour être lu : allégez-le (feuilles ou plages inutiles)"
+    if _is_date_panic(exc):
+        return (
+            "classeur illisible : une cellule au format date contient un nombre hors des dates "
+            "possibles d'Excel ; corrigez ou effacez cette valeur"
+        )
+    text = str(exc)
+    for pattern, reason in _KNOWN:
+        if pattern.search(text):
+            return f"classeur illisible ({reason}) : {_ADVICE}"
+    return f"classeur illisible (erreur interne de lecture) : {_ADVICE}"
