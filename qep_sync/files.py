@@ -23,6 +23,25 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
+OS_REASONS = {
+    errno.ENOSPC: "disque plein",
+    errno.EDQUOT: "quota du disque atteint",
+    errno.EACCES: "droits insuffisants sur le fichier ou son dossier",
+    errno.EPERM: "droits insuffisants sur le fichier ou son dossier",
+    errno.EROFS: "disque en lecture seule",
+    errno.ENOENT: "fichier ou dossier disparu pendant l'écriture",
+    errno.EBUSY: "fichier occupé par un autre programme",
+    errno.EIO: "erreur de lecture ou d'écriture du disque",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """What went wrong on the disk, in French (the system's own text is English)."""
+    if exc.errno in OS_REASONS:
+        return OS_REASONS[exc.errno]
+    return f"erreur du système de fichiers n° {exc.errno}" if exc.errno else "erreur du disque"
+
+
 Stamp = tuple[int, int]  # (st_mtime_ns, st_size): « the file as it was read »
 
 
@@ -95,7 +114,7 @@ def check_unchanged(path: Path, expected: Stamp | None) -> None:
     try:
         current = stamp(path)
     except OSError as exc:
-        raise NotReplaced(f"inaccessible ({exc.strerror or exc})") from None
+        raise NotReplaced(f"inaccessible ({os_reason(exc)})") from None
     if current != expected:
         raise NotReplaced("modifié depuis sa lecture")
 

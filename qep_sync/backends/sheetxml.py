@@ -5,34 +5,65 @@ Nothing else of a part changes: other cells, rows, merged ranges, conditional fo
 extensions (x14 data bars, sparklines) and unknown elements are kept as parsed. Strings are
 written inline (t="inlineStr") so the shared strings table is untouched, and never as
 formulas: a text starting with « = » stays text.
+
+Whatever produced the sheet, what comes out is what Excel requires: rows ascending by number,
+cells ascending by column, no duplicate. Rows and cells are found by their reference, not by
+their position (LibreOffice and other readers accept rows out of order; Excel, once a patch
+duplicated one of them, reported the file as damaged). A sheet whose references are
+ambiguous (a row or a cell twice, a reference that is not one) cannot be patched safely: it
+is refused with ``SkippedWrite`` and left as it is. Dates are written in the workbook's date
+system (Mac Excel's 1904 system counts 1462 days fewer).
+
+Strict Open XML parts (Excel's « Feuille de calcul Open XML stricte » save, another
+namespace) are refused, not patched: Excel saves it only on request, the guarantees of a
+write-back (valid for Excel, nothing else changed) could not be checked on such files (the
+test readers, openpyxl among them, do not read them), and re-saving as a « Classeur Excel »
+gives the user the computed columns at once. ``refuse_strict`` says so in French.
+
+Every error is French and names the part or the sheet (``PartError``, ``SkippedWrite``); the
+parser's own words go to the debug log.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
+import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
 
 from qep_sync.backends.ooxml import NS_MAIN
 from qep_sync.cells import a1, column_index, to_serial
-from qep_sync.core.contract import SheetPatch
+from qep_sync.core.contract import SheetPatch, SkippedWrite
 
 M = f"{{{NS_MAIN}}}"
+NS_STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
+BOM = b"\xef\xbb\xbf"
+DAYS_1900_TO_1904 = 1462  # serial of 1904-01-01 in the 1900 system: day 0 of the 1904 system
+MAX_ROW = 1_048_576  # Excel's last row
+MAX_COL = 16_383  # Excel's last column (XFD), 0-based
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML: escaped
 _NON_CHARACTER = re.compile("[\ufffe\uffff]")  # not allowed in XML, never read from a file: dropped
 _ESCAPE_LIKE = re.compile("_(x[0-9A-Fa-f]{4}_)")
-_REF = re.compile(r"^([A-Z]+)(\d+)$")
+_REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
+_ROW_NUMBER = re.compile(r"[1-9][0-9]{0,6}")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=False,
                           huge_tree=True, load_dtd=False)  # fmt: skip
 HEADER_FILL = "FFE2EFDA"  # pale green: « computed by qep-sync », distinct from usual header blues
 HEADER_FONT_COLOUR = "FF375623"
 DATE_FORMAT = "dd/mm/yyyy"
+
+_log = logging.getLogger(__name__)
+
+
+class PartError(Exception):
+    """A part cannot be parsed or edited; the message is French and names the part."""
 
 
 @dataclass(frozen=True)
@@ -41,12 +72,43 @@ class StyleIds:
     date: int
 
 
-def parse(xml: bytes) -> etree._Element:
-    return etree.fromstring(xml, _PARSER)
+def parse(xml: bytes, part: str = "") -> etree._Element:
+    """A part's XML tree; PartError (French, naming the part) when it cannot be parsed."""
+    if xml.startswith(BOM + BOM):
+        # Some tools add a byte order mark to a text that already has one: the second one
+        # is text before the XML declaration, which Excel refuses.
+        raise PartError(f"partie {part} illisible : marque d'ordre des octets en double")
+    try:
+        return etree.fromstring(xml, _PARSER)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        _log.debug("%s: XML refused by the parser: %s", part, exc)
+        line = getattr(exc, "lineno", None)
+        where = f", ligne {line}" if line else ""
+        raise PartError(f"partie {part} illisible : XML mal formé{where}") from None
 
 
 def serialise(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def refuse_strict(what: str) -> SkippedWrite:
+    """The warning for a Strict Open XML workbook: kept as it is, and how to get the columns."""
+    return SkippedWrite(
+        f"{what} au format Open XML strict : qep-sync laisse le classeur tel quel, sans les "
+        "colonnes calculées. Pour les obtenir, ouvrez-le dans Excel et enregistrez-le au "
+        "format Classeur Excel (.xlsx) : il sera mis à jour au prochain passage"
+    )
+
+
+def check_namespace(root: etree._Element, part: str, what: str) -> None:
+    """SkippedWrite for a Strict Open XML part (``what`` names it for the user), PartError
+    for any other namespace than SpreadsheetML's."""
+    namespace = etree.QName(root).namespace
+    if namespace == NS_STRICT:
+        raise refuse_strict(what)
+    if namespace != NS_MAIN:
+        _log.debug("%s: root element %s", part, root.tag)
+        raise PartError(f"partie {part} inattendue : ce n'est pas du SpreadsheetML")
 
 
 # ---------------------------------------------------------------- styles.xml
@@ -97,14 +159,28 @@ _ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "ce
           "tableStyles", "colors", "extLst")  # fmt: skip
 
 
-def ensure_styles(xml: bytes) -> tuple[bytes | None, StyleIds]:
+def ensure_styles(xml: bytes, part: str = "xl/styles.xml") -> tuple[bytes | None, StyleIds]:
     """The indexes of qep-sync's two cell styles, appending them to styles.xml when absent.
 
     Returns (new styles.xml or None when nothing had to be added, style ids). Existing
-    entries keep their positions, so no cell of the workbook changes its look.
+    entries keep their positions, so no cell of the workbook changes its look. Raises
+    PartError when the part cannot be parsed, SkippedWrite when it is Strict Open XML.
     """
-    root = parse(xml)
+    root = parse(xml, part)
+    check_namespace(root, part, "feuille de styles")
     before = etree.tostring(root, method="c14n")
+    try:
+        ids = _add_styles(root)
+    except ValueError as exc:  # a numFmtId that is not a number
+        _log.debug("%s: %s", part, exc)
+        raise PartError(f"partie {part} illisible : numéro de format invalide") from None
+    if etree.tostring(root, method="c14n") == before:
+        return None, ids
+    return serialise(root), ids
+
+
+def _add_styles(root: etree._Element) -> StyleIds:
+    """Find or append the date format, the header font and fill, and the two cell formats."""
     num_fmts = _section(root, "numFmts", _ORDER[1:])
     fmt_id = None
     for f in num_fmts.findall(M + "numFmt"):
@@ -154,20 +230,45 @@ def ensure_styles(xml: bytes) -> tuple[bytes | None, StyleIds]:
     for key, value in (("numFmtId", str(fmt_id)), ("fontId", "0"), ("fillId", "0"),
                        ("borderId", "0"), ("xfId", "0"), ("applyNumberFormat", "1")):  # fmt: skip
         date.set(key, value)
-    ids = StyleIds(_find_or_append(xfs, "xf", header), _find_or_append(xfs, "xf", date))
-    if etree.tostring(root, method="c14n") == before:
-        return None, ids
-    return serialise(root), ids
+    return StyleIds(_find_or_append(xfs, "xf", header), _find_or_append(xfs, "xf", date))
 
 
 # ---------------------------------------------------------------- worksheet
 
 
-def _letters_row(ref: str) -> tuple[int, int]:
-    m = _REF.match(ref)
-    if not m:
-        raise ValueError(f"référence de cellule inattendue « {ref} »")
-    return int(m.group(2)), column_index(m.group(1))
+@dataclass
+class _Row:
+    """A row of the sheet: its element and its cells by ascending column."""
+
+    element: etree._Element
+    cols: list[int]
+    cells: list[etree._Element]
+    implied: bool = False  # some cells have no reference: their place tells their column
+
+
+@dataclass
+class _Writer:
+    """What writing a cell needs beyond its value, and what the writes did."""
+
+    styles: StyleIds
+    date1904: bool
+    # Removed anchors of shared formulas: si -> (formula text, anchor cell).
+    shared: dict[str, tuple[str, str]] = field(default_factory=dict)
+    had_formula: bool = False
+
+
+def _refusal(title: str, what: str) -> SkippedWrite:
+    """The warning for a sheet whose references are ambiguous: left as it is."""
+    return SkippedWrite(
+        f"onglet « {title} » : {what} ; la feuille ne peut pas être modifiée sans risque, le "
+        "classeur n'est pas modifié. Ouvrez-le dans Excel ou LibreOffice et enregistrez-le "
+        "(ce qui le répare) : il sera mis à jour au prochain passage"
+    )
+
+
+def _serial(day: dt.date, date1904: bool) -> int:
+    """A date as the workbook counts it: from 1900, or from 1904 (Mac Excel's system)."""
+    return to_serial(day) - (DAYS_1900_TO_1904 if date1904 else 0)
 
 
 def _xstring(text: str) -> str:
@@ -179,32 +280,31 @@ def _xstring(text: str) -> str:
     return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
 
 
-def _set_value(c: etree._Element, value: Any, styles: StyleIds, header: bool,
-               shared: dict[str, tuple[str, str]]) -> bool:  # fmt: skip
-    """Replace the content of a cell; True when a formula was removed.
-
-    When the removed formula anchors a shared formula (``<f t="shared" ref=.. si=..>``), its
-    text and cell are recorded in ``shared`` so the other cells of the group can be repaired.
-    """
-    had_formula = False
+def _clear(c: etree._Element, writer: _Writer) -> None:
+    """Remove a cell's value, formula and type, recording a removed shared-formula anchor."""
     for child in list(c):
         if child.tag in (M + "v", M + "f", M + "is"):
             if child.tag == M + "f":
-                had_formula = True
+                writer.had_formula = True
                 si = child.get("si")
                 if child.get("t") == "shared" and child.get("ref") and si is not None:
-                    shared[si] = (child.text or "", c.get("r", ""))
+                    writer.shared[si] = (child.text or "", c.get("r", ""))
             c.remove(child)
     for attr in ("t", "cm", "vm"):
         c.attrib.pop(attr, None)
+
+
+def _set_value(c: etree._Element, value: Any, writer: _Writer, header: bool) -> None:
+    """Replace the content of a cell (``None`` leaves it empty, keeping only its style)."""
+    _clear(c, writer)
     if header:
-        c.set("s", str(styles.header))
+        c.set("s", str(writer.styles.header))
     elif isinstance(value, dt.date):
-        c.set("s", str(styles.date))
+        c.set("s", str(writer.styles.date))
     else:
         c.attrib.pop("s", None)
     if value is None:
-        return had_formula
+        return
     if isinstance(value, str):
         c.set("t", "inlineStr")
         is_el = etree.Element(M + "is")
@@ -214,79 +314,176 @@ def _set_value(c: etree._Element, value: Any, styles: StyleIds, header: bool,
             t.set(f"{{{XML_NS}}}space", "preserve")
         t.text = text
         c.insert(0, is_el)
-        return had_formula
+        return
     v = etree.Element(M + "v")
     if isinstance(value, bool):
         c.set("t", "b")
         v.text = "1" if value else "0"
     elif isinstance(value, dt.date):
-        v.text = str(to_serial(value))
+        v.text = str(_serial(value, writer.date1904))
     elif isinstance(value, int):
         v.text = str(value)
     else:
         v.text = repr(float(value))
     c.insert(0, v)
-    return had_formula
 
 
-def _row_cells(row_el: etree._Element, row_num: int) -> tuple[list[int], list[etree._Element]]:
-    cols, cells, next_col = [], [], 0
+def _reorder(parent: etree._Element, first: etree._Element, ordered: list[etree._Element]) -> None:
+    """Put ``ordered`` (children of ``parent``) in that order, from where ``first`` stands.
+
+    Each element is moved to the next slot; the ones not yet placed always stand after it,
+    so the slots already filled do not shift. Siblings of another kind (an extLst after a
+    row's cells) stay after them.
+    """
+    start = parent.index(first)
+    for i, element in enumerate(ordered):
+        parent.insert(start + i, element)
+
+
+_COLUMNS: dict[str, int] = {}  # column letters already checked -> 0-based index
+
+
+def _cell_column(ref: str, row_num: int, row_text: str, title: str) -> int:
+    """The column of a cell of row ``row_num``; SkippedWrite when ``ref`` is not a reference
+    of that row. Letters seen before are looked up: a 5,000-row sheet has a few of them."""
+    if ref.endswith(row_text):
+        col = _COLUMNS.get(ref[: -len(row_text)])
+        if col is not None:
+            return col
+    m = _REF.fullmatch(ref)
+    if m is None:
+        raise _refusal(title, f"référence de cellule « {ref} » invalide en ligne {row_num}")
+    if int(m.group(2)) != row_num:
+        raise _refusal(title, f"la cellule {ref} est rangée dans la ligne {row_num}")
+    col = column_index(m.group(1))
+    if col > MAX_COL:
+        raise _refusal(title, f"la cellule {ref} est au-delà de la dernière colonne d'Excel")
+    _COLUMNS[m.group(1)] = col
+    return col
+
+
+def _index_cells(row_el: etree._Element, row_num: int, title: str) -> _Row:
+    """A row's cells by column, checked; put in ascending order when they are not."""
+    cols: list[int] = []
+    cells: list[etree._Element] = []
+    row_text = str(row_num)
+    last = -1
+    ascending = True
+    implied = False
     for c in row_el.iterchildren(M + "c"):
         ref = c.get("r")
-        if ref:
-            col = _letters_row(ref)[1]
+        # A cell without a reference follows the previous one in the document.
+        if ref is None:
+            col, implied = last + 1, True
         else:
-            col = next_col
-            c.set("r", a1(row_num, col))
+            col = _cell_column(ref, row_num, row_text, title)
+        if col > MAX_COL:
+            raise _refusal(title, f"la ligne {row_num} va au-delà de la dernière colonne d'Excel")
+        ascending = ascending and col > last
         cols.append(col)
         cells.append(c)
-        next_col = col + 1
-    return cols, cells
+        last = col
+    if not ascending:  # reordered, unless a column comes twice
+        order = sorted(range(len(cols)), key=cols.__getitem__)
+        cols, cells, first = [cols[i] for i in order], [cells[i] for i in order], cells[0]
+        for a, b in itertools.pairwise(cols):
+            if a == b:
+                raise _refusal(title, f"la cellule {a1(row_num, a)} y figure deux fois")
+        _name_cells(row_num, cols, cells)  # their places will no longer tell their columns
+        _reorder(row_el, first, cells)
+        implied = False
+    return _Row(row_el, cols, cells, implied)
 
 
-def _write_row(row_el: etree._Element, row_num: int, writes: Mapping[int, Any], styles: StyleIds,
-               header: bool, shared: dict[str, tuple[str, str]]) -> bool:  # fmt: skip
-    cols, cells = _row_cells(row_el, row_num)
-    had_formula = False
-    for col in sorted(writes):
-        i = bisect.bisect_left(cols, col)
-        if i < len(cols) and cols[i] == col:
-            c = cells[i]
-        else:
-            if writes[col] is None:
-                continue  # clearing a cell that does not exist
-            c = etree.Element(M + "c")
+def _name_cells(row_num: int, cols: list[int], cells: list[etree._Element]) -> None:
+    """Give every cell without a reference its reference."""
+    for col, c in zip(cols, cells, strict=True):
+        if c.get("r") is None:
             c.set("r", a1(row_num, col))
-            if i < len(cells):
-                cells[i].addprevious(c)
-            else:
-                last_cell = cells[-1] if cells else None
-                if last_cell is not None:
-                    last_cell.addnext(c)
-                else:
-                    row_el.insert(0, c)
-            cols.insert(i, col)
-            cells.insert(i, c)
-        had_formula |= _set_value(c, writes[col], styles, header, shared)
-    spans = row_el.get("spans")
-    if spans and cols:
+
+
+def _row_number(row_el: etree._Element, previous: int, title: str) -> int:
+    r = row_el.get("r")
+    if r is None:  # a row without a number follows the previous one
+        num = previous + 1
+        row_el.set("r", str(num))
+    elif _ROW_NUMBER.fullmatch(r):
+        num = int(r)
+    else:
+        raise _refusal(title, f"numéro de ligne « {r} » invalide")
+    if num > MAX_ROW:
+        raise _refusal(title, f"la ligne {num} est au-delà de la dernière ligne d'Excel")
+    return num
+
+
+def _index_rows(sheet_data: etree._Element, title: str) -> dict[int, _Row]:
+    """Every row of the sheet by number, each checked, put in ascending order when they are
+    not: a row is found by its number, never by its position."""
+    rows: dict[int, _Row] = {}
+    previous = 0
+    ascending = True
+    for row_el in sheet_data.iterchildren(M + "row"):
+        num = _row_number(row_el, previous, title)
+        if num in rows:
+            raise _refusal(title, f"la ligne {num} y figure deux fois")
+        ascending = ascending and num > previous
+        rows[num] = _index_cells(row_el, num, title)
+        previous = num
+    if not ascending:
+        ordered = [rows[num].element for num in sorted(rows)]
+        _reorder(sheet_data, next(iter(rows.values())).element, ordered)
+    return rows
+
+
+def _new_row(sheet_data: etree._Element, rows: dict[int, _Row], nums: list[int], num: int) -> _Row:
+    """An empty row numbered ``num``, placed among the others (``nums``: their sorted numbers)."""
+    row_el = etree.Element(M + "row")
+    row_el.set("r", str(num))
+    i = bisect.bisect_left(nums, num)
+    if i < len(nums):
+        rows[nums[i]].element.addprevious(row_el)
+    elif nums:
+        rows[nums[-1]].element.addnext(row_el)
+    else:
+        sheet_data.append(row_el)
+    nums.insert(i, num)
+    rows[num] = _Row(row_el, [], [])
+    return rows[num]
+
+
+def _cell_at(row: _Row, row_num: int, col: int) -> etree._Element:
+    """The cell of ``row`` in column ``col``, created in its place when absent."""
+    i = bisect.bisect_left(row.cols, col)
+    if i < len(row.cols) and row.cols[i] == col:
+        return row.cells[i]
+    c = etree.Element(M + "c")
+    c.set("r", a1(row_num, col))
+    if i < len(row.cells):
+        row.cells[i].addprevious(c)
+    elif row.cells:
+        row.cells[-1].addnext(c)
+    else:
+        row.element.insert(0, c)  # before a row's extLst, if any
+    row.cols.insert(i, col)
+    row.cells.insert(i, c)
+    return c
+
+
+def _write_row(row: _Row, row_num: int, writes: Mapping[int, Any], writer: _Writer,
+               header: bool) -> None:  # fmt: skip
+    if row.implied:  # a new cell among them must not shift their columns
+        _name_cells(row_num, row.cols, row.cells)
+        row.implied = False
+    for col in sorted(writes):
+        if writes[col] is None and col not in row.cols:
+            continue  # clearing a cell that does not exist
+        _set_value(_cell_at(row, row_num, col), writes[col], writer, header)
+    spans = row.element.get("spans")
+    if spans and row.cols:
         lo, _, hi = spans.partition(":")
         if lo.isdigit() and hi.isdigit():
-            row_el.set("spans", f"{min(int(lo), cols[0] + 1)}:{max(int(hi), cols[-1] + 1)}")
-    return had_formula
-
-
-def _sheet_rows(sheet_data: etree._Element) -> tuple[list[int], list[etree._Element]]:
-    nums, rows, last = [], [], 0
-    for row_el in sheet_data.iterchildren(M + "row"):
-        r = row_el.get("r")
-        num = int(r) if r else last + 1
-        if not r:
-            row_el.set("r", str(num))
-        nums.append(num)
-        rows.append(row_el)
-        last = num
-    return nums, rows
+            spans = f"{min(int(lo), row.cols[0] + 1)}:{max(int(hi), row.cols[-1] + 1)}"
+            row.element.set("spans", spans)
 
 
 def _ensure_cols(root: etree._Element, widths: Mapping[int, float]) -> None:
@@ -296,9 +493,7 @@ def _ensure_cols(root: etree._Element, widths: Mapping[int, float]) -> None:
     if cols_el is None:
         cols_el = etree.Element(M + "cols")
         root.find(M + "sheetData").addprevious(cols_el)
-    existing = [
-        (int(c.get("min", "0")), int(c.get("max", "0")), c) for c in cols_el.findall(M + "col")
-    ]
+    existing = [(_int(c.get("min")), _int(c.get("max")), c) for c in cols_el.findall(M + "col")]
     for col, width in sorted(widths.items()):
         n = col + 1
         if any(lo <= n <= hi for lo, hi, _ in existing):
@@ -317,22 +512,32 @@ def _ensure_cols(root: etree._Element, widths: Mapping[int, float]) -> None:
         existing.sort(key=lambda item: item[0])
 
 
+def _int(text: str | None) -> int:
+    return int(text) if text and text.isdigit() else 0
+
+
+def _parse_ref(ref: str) -> tuple[int, int] | None:
+    """(1-based row, 0-based column) of an A1 reference, None when it is not one."""
+    m = _REF.fullmatch(ref)
+    return (int(m.group(2)), column_index(m.group(1))) if m else None
+
+
 def _extend_dimension(root: etree._Element, max_row: int, max_col: int) -> None:
     dim = root.find(M + "dimension")
     if dim is None:
         return
     ref = dim.get("ref", "A1")
     first, _, last = ref.partition(":")
-    last = last or first
-    try:
-        last_row, last_col = _letters_row(last)
-    except ValueError:
+    corner = _parse_ref(last or first)
+    if corner is None:
         return
-    new_last = a1(max(last_row, max_row), max(last_col, max_col))
+    new_last = a1(max(corner[0], max_row), max(corner[1], max_col))
     dim.set("ref", f"{first}:{new_last}" if new_last != first else first)
 
 
-def _unshare(sheet_data: etree._Element, anchors: Mapping[str, tuple[str, str]]) -> None:
+def _unshare(
+    sheet_data: etree._Element, anchors: Mapping[str, tuple[str, str]], title: str
+) -> None:
     """Give their own formula to the cells of a shared formula whose anchor was overwritten.
 
     The other cells of the group only say « same formula as group si »: with the anchor gone,
@@ -352,53 +557,52 @@ def _unshare(sheet_data: etree._Element, anchors: Mapping[str, tuple[str, str]])
         try:
             moved = Translator("=" + text, origin).translate_formula(cell.get("r", ""))
         except Exception as exc:  # openpyxl raises its own errors on formulas it cannot move
-            raise ValueError(
-                f"formule partagée de la cellule {origin} impossible à recopier en "
-                f"{cell.get('r')} ({exc})"
+            _log.debug("shared formula %r from %s to %s: %s", text, origin, cell.get("r"), exc)
+            raise PartError(
+                f"onglet « {title} » : formule partagée de la cellule {origin} impossible à "
+                f"recopier en {cell.get('r')}"
             ) from None
         for attr in ("t", "si"):
             f.attrib.pop(attr, None)
         f.text = moved[1:]
 
 
-def patch_sheet(xml: bytes, patch: SheetPatch, styles: StyleIds) -> tuple[bytes, bool]:
-    """Apply a patch to a worksheet part; returns (new xml, whether a formula was overwritten)."""
-    root = parse(xml)
+def patch_sheet(
+    xml: bytes, patch: SheetPatch, styles: StyleIds, *, date1904: bool = False
+) -> tuple[bytes, bool]:
+    """Apply a patch to a worksheet part; returns (new xml, whether a formula was overwritten).
+
+    ``date1904``: the workbook counts dates from 1904, so do the dates written. Raises
+    SkippedWrite when the sheet cannot be patched safely (a row or a cell twice, an invalid
+    reference, Strict Open XML), PartError when it cannot be parsed or edited.
+    """
+    root = parse(xml, patch.part)
+    check_namespace(root, patch.part, f"onglet « {patch.title} »")
     sheet_data = root.find(M + "sheetData")
     if sheet_data is None:
-        raise ValueError("partie de feuille sans sheetData")
+        raise PartError(f"partie {patch.part} (onglet « {patch.title} ») sans cellules (sheetData)")
+    rows = _index_rows(sheet_data, patch.title)
+    nums = sorted(rows)
     by_row: dict[int, dict[int, Any]] = {}
-    for (row, col), value in patch.cells.items():
-        by_row.setdefault(row, {})[col] = value
+    for (r, col), value in patch.cells.items():
+        by_row.setdefault(r, {})[col] = value
     header_writes = dict(patch.headers)
-    nums, rows = _sheet_rows(sheet_data)
-    had_formula = False
-    shared: dict[str, tuple[str, str]] = {}
+    writer = _Writer(styles, date1904)
     max_row = max_col = 0
-    targets = sorted(set(by_row) | ({patch.header_row} if header_writes else set()))
-    for row in targets:
-        i = bisect.bisect_left(nums, row)
-        if i < len(nums) and nums[i] == row:
-            row_el = rows[i]
-        else:
-            writes_value = any(v is not None for v in by_row.get(row, {}).values())
-            if not writes_value and not (row == patch.header_row and header_writes):
+    for num in sorted(set(by_row) | ({patch.header_row} if header_writes else set())):
+        header = num == patch.header_row and bool(header_writes)
+        row = rows.get(num)
+        if row is None:
+            if not header and all(v is None for v in by_row[num].values()):
                 continue  # only clearing cells of a row that does not exist
-            row_el = etree.Element(M + "row")
-            row_el.set("r", str(row))
-            if i < len(rows):
-                rows[i].addprevious(row_el)
-            else:
-                sheet_data.append(row_el)
-            nums.insert(i, row)
-            rows.insert(i, row_el)
-        if row == patch.header_row and header_writes:
-            had_formula |= _write_row(row_el, row, header_writes, styles, True, shared)
-        if row in by_row:
-            had_formula |= _write_row(row_el, row, by_row[row], styles, False, shared)
-        max_row = max(max_row, row)
-        max_col = max([max_col, *by_row.get(row, {}), *header_writes])
-    _unshare(sheet_data, shared)
+            row = _new_row(sheet_data, rows, nums, num)
+        if header:
+            _write_row(row, num, header_writes, writer, True)
+        if num in by_row:
+            _write_row(row, num, by_row[num], writer, False)
+        max_row = max(max_row, num)
+        max_col = max([max_col, *by_row.get(num, {}), *header_writes])
+    _unshare(sheet_data, writer.shared, patch.title)
     _ensure_cols(root, patch.widths)
     _extend_dimension(root, max_row, max_col)
-    return serialise(root), had_formula
+    return serialise(root), writer.had_formula

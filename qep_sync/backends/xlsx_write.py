@@ -1,23 +1,42 @@
 """Write-back into an .xlsx/.xlsm: the owned cells patched into the worksheets' XML, every
 other part of the zip copied byte for byte, the file replaced atomically (``files``).
+
+Nothing damaged goes through unnoticed. Every entry copied raw is decompressed and checked
+against the CRC of the central directory (a raw copy would otherwise carry a damaged part into
+the new file), every part that is edited is parsed first, ``[Content_Types].xml`` must be
+there and parse, and the temporary file is read back (``testzip``) before it replaces the
+original. A refusal leaves the file untouched: WriteBackError (French, naming the part) for
+a damaged workbook, SkippedWrite for one that cannot be patched safely (a sheet whose rows or
+cells are ambiguous, Strict Open XML: see ``sheetxml``). Library messages (zipfile, lxml,
+the system's) go to the debug log only; the user reads French.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import re
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 from lxml import etree
 
 from qep_sync import files
 from qep_sync.backends.ooxml import PackageError, open_package
-from qep_sync.backends.sheetxml import ensure_styles, patch_sheet
+from qep_sync.backends.sheetxml import PartError, check_namespace, ensure_styles, parse, patch_sheet
 from qep_sync.core.contract import SheetPatch, SkippedWrite
 from qep_sync.errors import WriteBackError
 
+_log = logging.getLogger(__name__)
+
+CONTENT_TYPES = "[Content_Types].xml"
+WORKBOOK = "xl/workbook.xml"
+WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+STYLES = "xl/styles.xml"
+CALC_CHAIN = "xl/calcChain.xml"
+_CHUNK = 1 << 20  # decompressed bytes at a time when checking a CRC: bounded memory
 _FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
 _CALC_PR = re.compile(rb"<(?:\w+:)?calcPr\b[^>]*?/?>")
 _AFTER_CALC_PR = re.compile(
@@ -27,6 +46,236 @@ _AFTER_CALC_PR = re.compile(
 _SHEETS_END = re.compile(rb"</(?:\w+:)?sheets>")
 _CALC_CHAIN_REL = re.compile(rb"<Relationship\b[^>]*?Target=\"[^\"]*calcChain\.xml\"[^>]*/>")
 _CALC_CHAIN_TYPE = re.compile(rb"<Override\b[^>]*?PartName=\"/xl/calcChain\.xml\"[^>]*/>")
+
+
+class _Damaged(Exception):
+    """A part of the workbook does not decompress to what its CRC says."""
+
+    def __init__(self, part: str) -> None:
+        self.part = part
+        super().__init__(part)
+
+
+class _BadOutput(Exception):
+    """The temporary file does not read back: it never replaces the workbook."""
+
+
+def write_back(
+    path: Path, stamp: files.Stamp, patches: list[SheetPatch], *, date1904: bool = False
+) -> None:
+    """Write owned cells into a workbook atomically.
+
+    Only the patched worksheets change, plus (when needed) two styles appended to
+    styles.xml, fullCalcOnLoad in workbook.xml when the workbook has formulas, and
+    calcChain.xml dropped when a formula cell had to be overwritten. Every other entry is
+    copied byte for byte. ``stamp`` is the file as it was read: raises SkippedWrite when the
+    file is locked or changed since, or cannot be patched safely; WriteBackError when it
+    cannot be written (damaged, disk error). ``date1904``: the workbook counts dates from
+    1904 (Mac Excel), so must the dates written.
+    """
+    patches = [p for p in patches if p.changed]
+    if not patches:
+        return
+    name = path.name
+    try:
+        files.check_unchanged(path, stamp)  # before any work: a file open in Excel is left at once
+        with open_package(path) as zin:
+            new_parts, dropped = _new_parts(zin, patches, date1904)
+            files.replace_atomically(
+                path, lambda tmp: _write_checked(zin, tmp, new_parts, dropped), check=True,
+                expected=stamp,
+            )  # fmt: skip
+    except files.NotReplaced as exc:
+        raise SkippedWrite(
+            f"classeur {exc.reason} : non modifié, nouvel essai au prochain passage"
+        ) from None
+    except PackageError as exc:
+        raise WriteBackError(f"{name} : {exc}") from None
+    except _Damaged as exc:
+        raise WriteBackError(
+            f"{name} : partie {exc.part} abîmée dans le classeur : non modifié. Restaurez une "
+            "version précédente du fichier, ou ouvrez-le dans Excel et enregistrez-le"
+        ) from None
+    except _BadOutput:
+        raise WriteBackError(
+            f"{name} : écriture impossible (le fichier écrit ne se relit pas) : classeur non "
+            "modifié, nouvel essai au prochain passage"
+        ) from None
+    except PartError as exc:
+        raise WriteBackError(
+            f"{name} : écriture impossible ({exc}) : classeur non modifié. Ouvrez-le dans Excel "
+            "et enregistrez-le, il sera mis à jour au prochain passage"
+        ) from None
+    except OSError as exc:
+        _log.debug("%s: system error while writing back: %r", path, exc)
+        raise WriteBackError(
+            f"{name} : écriture impossible ({files.os_reason(exc)}) : classeur non modifié"
+        ) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, etree.LxmlError) as exc:
+        _log.debug("%s: unexpected content while writing back: %r", path, exc)
+        raise WriteBackError(
+            f"{name} : écriture impossible (contenu du classeur inattendu) : classeur non "
+            "modifié. Ouvrez-le dans Excel et enregistrez-le, il sera mis à jour au prochain passage"
+        ) from None
+
+
+def _read(zin: zipfile.ZipFile, name: str) -> bytes:
+    """An entry's bytes; _Damaged when they do not match their CRC or stop short, PartError
+    when the entry is not there (zipfile's KeyError is English)."""
+    try:
+        return zin.read(name)
+    except KeyError:
+        raise PartError(f"partie {name} absente") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        _log.debug("%s: %r", name, exc)
+        raise _Damaged(name) from None
+
+
+def _check_package(zin: zipfile.ZipFile, names: set[str]) -> None:
+    """The parts every write needs: a content types part that parses, a SpreadsheetML
+    workbook (Strict Open XML refused, see ``sheetxml``), a styles part."""
+    check_namespace(parse(_read(zin, WORKBOOK), WORKBOOK), WORKBOOK, "classeur")
+    if CONTENT_TYPES not in names:
+        raise PartError(f"partie {CONTENT_TYPES} absente")
+    parse(_read(zin, CONTENT_TYPES), CONTENT_TYPES)
+    if STYLES not in names:
+        raise PartError(f"feuille de styles {STYLES} absente")
+
+
+def _new_parts(
+    zin: zipfile.ZipFile, patches: list[SheetPatch], date1904: bool
+) -> tuple[dict[str, bytes], set[str]]:
+    """The parts that change (patched sheets, styles, workbook.xml...) and those dropped."""
+    names = set(zin.namelist())
+    _check_package(zin, names)
+    new_styles, ids = ensure_styles(_read(zin, STYLES), STYLES)
+    new_parts: dict[str, bytes] = {}
+    if new_styles is not None:
+        new_parts[STYLES] = new_styles
+    overwrote_formula = False
+    for patch in patches:
+        if patch.part not in names:
+            raise PartError(f"onglet « {patch.title} » : partie {patch.part} absente du classeur")
+        xml, had_formula = patch_sheet(_read(zin, patch.part), patch, ids, date1904=date1904)
+        new_parts[patch.part] = xml
+        overwrote_formula |= had_formula
+    dropped: set[str] = set()
+    if overwrote_formula and CALC_CHAIN in names:
+        dropped.add(CALC_CHAIN)
+        rels = _read(zin, WORKBOOK_RELS)
+        parse(rels, WORKBOOK_RELS)  # edited as text: refuse it if it is not XML
+        new_parts[WORKBOOK_RELS] = _CALC_CHAIN_REL.sub(b"", rels)
+        new_parts[CONTENT_TYPES] = _CALC_CHAIN_TYPE.sub(b"", _read(zin, CONTENT_TYPES))
+    if _has_formulas(zin, new_parts):
+        wb_xml = _read(zin, WORKBOOK)
+        patched = _full_calc_on_load(wb_xml)
+        if patched != wb_xml:
+            new_parts[WORKBOOK] = patched
+    return new_parts, dropped
+
+
+def _write_checked(
+    zin: zipfile.ZipFile, target: Path, new_parts: dict[str, bytes], dropped: set[str]
+) -> None:
+    """Write the new package, then read it back: a file that does not is never put in place."""
+    _write_zip(zin, target, new_parts, dropped)
+    try:
+        with zipfile.ZipFile(target) as written:
+            bad = written.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        _log.debug("%s: written file unreadable: %r", target, exc)
+        raise _BadOutput() from None
+    if bad is not None:
+        _log.debug("%s: written entry %s fails its CRC", target, bad)
+        raise _BadOutput()
+
+
+def _write_zip(
+    zin: zipfile.ZipFile, target: Path, new_parts: dict[str, bytes], dropped: set[str]
+) -> None:
+    """The new package: changed parts recompressed, every other entry copied byte for byte."""
+    with open(target, "wb") as fh, zipfile.ZipFile(fh, "w") as zout:
+        for info in zin.infolist():
+            if info.filename in dropped:
+                continue
+            if info.filename in new_parts:
+                zout.writestr(copy.copy(info), new_parts[info.filename],
+                              compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)  # fmt: skip
+            else:
+                _copy_raw(zin, zout, info)
+
+
+def _copy_raw(zin: zipfile.ZipFile, zout: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Copy an entry's compressed bytes as they are (no recompression, byte-identical), once
+    they are known to decompress to what the central directory's CRC says."""
+    fp = zin.fp
+    assert fp is not None and zout.fp is not None
+    fp.seek(info.header_offset)
+    header = fp.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        _log.debug("%s: no local header at offset %d", info.filename, info.header_offset)
+        raise _Damaged(info.filename)
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    fp.seek(info.header_offset + 30 + name_len + extra_len)
+    raw = fp.read(info.compress_size)
+    _verify(zin, info, raw)
+    new = copy.copy(info)
+    new.flag_bits &= ~0x08  # sizes go in the local header, no data descriptor
+    new.extra = b""
+    new.header_offset = zout.fp.tell()
+    zout.fp.write(new.FileHeader(zip64=False))
+    zout.fp.write(raw)
+    zout.filelist.append(new)
+    zout.NameToInfo[new.filename] = new
+    zout.start_dir = zout.fp.tell()
+
+
+def _verify(zin: zipfile.ZipFile, info: zipfile.ZipInfo, raw: bytes) -> None:
+    """_Damaged unless ``raw`` decompresses to ``info.file_size`` bytes of CRC ``info.CRC``."""
+    try:
+        crc, size = _crc_of(zin, info, raw)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        _log.debug("%s: does not decompress: %r", info.filename, exc)
+        raise _Damaged(info.filename) from None
+    if len(raw) != info.compress_size or (crc, size) != (info.CRC, info.file_size):
+        _log.debug("%s: CRC %08x size %d, directory says %08x size %d", info.filename, crc,
+                   size, info.CRC, info.file_size)  # fmt: skip
+        raise _Damaged(info.filename)
+
+
+def _crc_of(zin: zipfile.ZipFile, info: zipfile.ZipInfo, raw: bytes) -> tuple[int, int]:
+    """(CRC-32, size) of an entry's decompressed bytes, decompressed a chunk at a time."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        return zlib.crc32(raw), len(raw)
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        crc = size = 0
+        data = raw
+        while data:
+            out = inflater.decompress(data, _CHUNK)
+            crc, size = zlib.crc32(out, crc), size + len(out)
+            data = inflater.unconsumed_tail
+        out = inflater.flush()
+        crc, size = zlib.crc32(out, crc), size + len(out)
+        if not inflater.eof:
+            raise EOFError("deflate stream cut short")
+        return crc, size
+    # Other methods (bzip2, lzma: no spreadsheet application writes them): zipfile reads the
+    # entry again and checks its CRC itself, raising BadZipFile on a mismatch.
+    with zin.open(info) as fh:
+        size = 0
+        while chunk := fh.read(_CHUNK):
+            size += len(chunk)
+    return info.CRC, size
+
+
+def _has_formulas(zin: zipfile.ZipFile, new_parts: dict[str, bytes]) -> bool:
+    for name in zin.namelist():
+        if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+            data = new_parts.get(name) or _read(zin, name)
+            if _FORMULA.search(data):
+                return True
+    return False
 
 
 def _full_calc_on_load(workbook_xml: bytes) -> bytes:
@@ -49,114 +298,3 @@ def _full_calc_on_load(workbook_xml: bytes) -> bytes:
     ns = prefix.group(1) or b"" if prefix else b""
     insert = b"<" + ns + b'calcPr fullCalcOnLoad="1"/>'
     return workbook_xml[: anchor.start()] + insert + workbook_xml[anchor.start() :]
-
-
-def _copy_raw(zin: zipfile.ZipFile, zout: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Copy an entry's compressed bytes as they are (no recompression, byte-identical)."""
-    fp = zin.fp
-    assert fp is not None and zout.fp is not None
-    fp.seek(info.header_offset)
-    header = fp.read(30)
-    if header[:4] != b"PK\x03\x04":
-        raise zipfile.BadZipFile(f"en-tête local invalide pour {info.filename}")
-    name_len, extra_len = struct.unpack("<HH", header[26:30])
-    fp.seek(info.header_offset + 30 + name_len + extra_len)
-    raw = fp.read(info.compress_size)
-    new = copy.copy(info)
-    new.flag_bits &= ~0x08  # sizes go in the local header, no data descriptor
-    new.extra = b""
-    new.header_offset = zout.fp.tell()
-    zout.fp.write(new.FileHeader(zip64=False))
-    zout.fp.write(raw)
-    zout.filelist.append(new)
-    zout.NameToInfo[new.filename] = new
-    zout.start_dir = zout.fp.tell()
-
-
-def write_back(
-    path: Path, stamp: files.Stamp, patches: list[SheetPatch], *, date1904: bool = False
-) -> None:
-    """Write owned cells into a workbook atomically.
-
-    Only the patched worksheets change, plus (when needed) two styles appended to
-    styles.xml, fullCalcOnLoad in workbook.xml when the workbook has formulas, and
-    calcChain.xml dropped when a formula cell had to be overwritten. Every other entry is
-    copied byte for byte. ``stamp`` is the file as it was read: raises SkippedWrite when the
-    file is locked or changed since, WriteBackError when it cannot be written. ``date1904``:
-    the workbook counts dates from 1904 (Mac Excel), so must the dates written.
-    """
-    patches = [p for p in patches if p.changed]
-    if not patches:
-        return
-    try:
-        files.check_unchanged(path, stamp)  # before any work: a file open in Excel is left at once
-        with open_package(path) as zin:
-            new_parts, dropped = _new_parts(zin, patches, path)
-            files.replace_atomically(
-                path, lambda tmp: _write_zip(zin, tmp, new_parts, dropped), check=True,
-                expected=stamp,
-            )  # fmt: skip
-    except files.NotReplaced as exc:
-        raise SkippedWrite(
-            f"classeur {exc.reason} : non modifié, nouvel essai au prochain passage"
-        ) from None
-    except PackageError as exc:
-        raise WriteBackError(f"{path.name} : {exc}") from None
-    except (OSError, zipfile.BadZipFile, ValueError, etree.LxmlError) as exc:
-        raise WriteBackError(f"{path.name} : écriture impossible ({exc})") from None
-
-
-def _new_parts(
-    zin: zipfile.ZipFile, patches: list[SheetPatch], path: Path
-) -> tuple[dict[str, bytes], set[str]]:
-    """The parts that change (patched sheets, styles, workbook.xml...) and those dropped."""
-    names = zin.namelist()
-    if "xl/styles.xml" not in names:
-        raise WriteBackError(f"{path.name} : feuille de styles absente, écriture impossible")
-    new_styles, ids = ensure_styles(zin.read("xl/styles.xml"))
-    new_parts: dict[str, bytes] = {}
-    if new_styles is not None:
-        new_parts["xl/styles.xml"] = new_styles
-    overwrote_formula = False
-    for patch in patches:
-        xml, had_formula = patch_sheet(zin.read(patch.part), patch, ids)
-        new_parts[patch.part] = xml
-        overwrote_formula |= had_formula
-    dropped: set[str] = set()
-    if overwrote_formula and "xl/calcChain.xml" in names:
-        dropped.add("xl/calcChain.xml")
-        rels = "xl/_rels/workbook.xml.rels"
-        new_parts[rels] = _CALC_CHAIN_REL.sub(b"", zin.read(rels))
-        new_parts["[Content_Types].xml"] = _CALC_CHAIN_TYPE.sub(
-            b"", zin.read("[Content_Types].xml")
-        )
-    if _has_formulas(zin, new_parts):
-        wb_xml = zin.read("xl/workbook.xml")
-        patched = _full_calc_on_load(wb_xml)
-        if patched != wb_xml:
-            new_parts["xl/workbook.xml"] = patched
-    return new_parts, dropped
-
-
-def _write_zip(
-    zin: zipfile.ZipFile, target: Path, new_parts: dict[str, bytes], dropped: set[str]
-) -> None:
-    """The new package: changed parts recompressed, every other entry copied byte for byte."""
-    with open(target, "wb") as fh, zipfile.ZipFile(fh, "w") as zout:
-        for info in zin.infolist():
-            if info.filename in dropped:
-                continue
-            if info.filename in new_parts:
-                zout.writestr(copy.copy(info), new_parts[info.filename],
-                              compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)  # fmt: skip
-            else:
-                _copy_raw(zin, zout, info)
-
-
-def _has_formulas(zin: zipfile.ZipFile, new_parts: dict[str, bytes]) -> bool:
-    for name in zin.namelist():
-        if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-            data = new_parts.get(name) or zin.read(name)
-            if _FORMULA.search(data):
-                return True
-    return False

@@ -126,7 +126,7 @@ def write_view(summary: ConsolidatedView, path: Path) -> ConsolidationResult:
                                    path)  # fmt: skip
     except OSError as exc:
         return ConsolidationResult(
-            "failed", f"{path.name} : écriture impossible ({exc.strerror or exc})", path
+            "failed", f"{path.name} : écriture impossible ({files.os_reason(exc)})", path
         )
     counts = {t.title: len(t.rows) for t in summary.tables}
     return ConsolidationResult("written", f"{path.name} : consolidation mise à jour "

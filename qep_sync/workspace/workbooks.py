@@ -159,11 +159,11 @@ def write_workbook(path: Path, plan: WorkbookPlan, specs: dict[str, TrackerSpec]
     try:
         files.replace_atomically(path, wb.save)
     except OSError as exc:
-        raise QepSyncError(f"écriture impossible de {path} : {exc.strerror or exc}") from None
+        raise QepSyncError(f"écriture impossible de {path} : {files.os_reason(exc)}") from None
 
 
 def write_text(path: Path, text: str) -> None:
     try:
         files.replace_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     except OSError as exc:
-        raise QepSyncError(f"écriture impossible de {path} : {exc.strerror or exc}") from None
+        raise QepSyncError(f"écriture impossible de {path} : {files.os_reason(exc)}") from None
