@@ -121,7 +121,7 @@ class Streak:
 
 
 def _digest(path: Path | None) -> str | None:
-    if path is None:
+    if path is None or not path.is_file():  # a pipe put in its place would block the loop
         return None
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
