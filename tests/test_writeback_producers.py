@@ -519,3 +519,45 @@ def test_a_patch_naming_a_part_the_workbook_lacks_is_reported_in_french(tmp_path
     patch.part = "xl/worksheets/sheet7.xml"
     assert_refused(path, WriteBackError, patch,
                    f"onglet « {PLAN} » : partie xl/worksheets/sheet7.xml absente du classeur")  # fmt: skip
+
+
+# ---------------------------------------------------------------- end to end, through sync
+
+
+def test_a_1904_workbook_synced_twice_is_not_rewritten_the_second_time(tmp_path: Path) -> None:
+    """Mac Excel's date system: the dates read back are the ones written, so nothing differs."""
+    path = tmp_path / "mac.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"date_1904": True})
+    sheet, dates = (
+        book.add_worksheet("Plan d'actions"),
+        book.add_format({"num_format": "dd/mm/yyyy"}),
+    )
+    for c, title in enumerate(["N° action", "Action", "Échéance", "État"]):
+        sheet.write_string(0, c, title)
+    for r, days in enumerate([20, -5, 40], start=1):
+        sheet.write_string(r, 0, f"A{r}")
+        sheet.write_string(r, 1, "Afficher les horaires")
+        sheet.write_datetime(
+            r, 2, dt.datetime.combine(TODAY + dt.timedelta(days=days), dt.time()), dates
+        )
+        sheet.write_string(r, 3, "En cours")
+    book.close()
+    first = run_sync(config_for_files([path]), TODAY).writes[0]
+    assert first.status == "written"
+    second = run_sync(config_for_files([path]), TODAY).writes[0]
+    assert (second.status, second.cells) == ("unchanged", 0)
+    assert_valid_zip(path)
+
+
+def test_a_strict_workbook_is_read_by_check_and_left_by_sync_with_its_reason(
+    tmp_path: Path,
+) -> None:
+    path = make_good_workbook(tmp_path / "strict.xlsx")
+    as_strict(path)
+    before = snapshot(path)
+    run = run_sync(config_for_files([path]), TODAY)
+    assert run.check.report.sources[0].error is None  # read, and checked
+    (write,) = run.writes
+    assert write.status == "skipped"
+    assert "Classeur Excel (.xlsx)" in write.message and "introuvable" not in write.message
+    assert snapshot(path) == before
