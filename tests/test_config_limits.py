@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -443,13 +445,43 @@ def test_a_config_not_in_utf8_says_to_save_it_in_utf8(base: Path) -> None:
     )
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads everything")
-def test_an_unreadable_config_says_access_is_refused(base: Path) -> None:
-    path = base / "qep-sync.toml"
-    path.write_text("", encoding="utf-8")
-    path.chmod(0)
-    with pytest.raises(ConfigError, match=r"\(accès refusé : vérifiez les droits"):
-        load_config(path)
+UNREADABLE = """
+import os, sys
+from pathlib import Path
+from qep_sync.config import load_config  # imported first: nobody may not read root's Python
+from qep_sync.errors import ConfigError
+if os.geteuid() == 0:
+    os.setgid(65534)
+    os.setuid(65534)  # nobody: root reads every file, an agent's account does not
+try:
+    load_config(Path(sys.argv[1]))
+except ConfigError as exc:
+    print(exc)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_an_unreadable_config_says_access_is_refused() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="qep-sync-droits-"))  # in /tmp: any account reaches it
+    try:
+        folder.chmod(0o755)
+        path = folder / "qep-sync.toml"
+        path.write_text("", encoding="utf-8")
+
+        def load_as_an_agent() -> str:
+            result = subprocess.run(
+                [sys.executable, "-c", UNREADABLE, str(path)],
+                capture_output=True, text=True, timeout=60,
+                cwd=Path(__file__).resolve().parents[1],
+            )  # fmt: skip
+            return result.stdout + result.stderr
+
+        path.chmod(0o644)
+        assert "accès refusé" not in load_as_an_agent()  # readable: the account reaches it
+        path.chmod(0)
+        assert "(accès refusé : vérifiez les droits" in load_as_an_agent()
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_an_unforeseen_toml_mistake_is_still_a_french_config_error(tmp_path: Path) -> None:
