@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 import python_calamine
 import xlsxwriter
-from conftest import TODAY, make_workbook
+from conftest import TODAY, make_good_workbook, make_workbook
 from fidelity_workbooks import build_tracker_workbook, rewrite_parts
 
 from qep_sync.backends import ooxml, sheetscan
-from qep_sync.backends.ooxml import PackageError
+from qep_sync.backends.ooxml import PackageError, sheet_parts
 
 SHEET = "xl/worksheets/sheet1.xml"
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -590,3 +590,42 @@ def test_a_control_character_reference_is_named_as_such(tmp_path: Path) -> None:
     rows = '<row r="9"><c r="A9" t="inlineStr"><is><t>A&#1;B</t></is></c></row>'
     path = with_sheet(tmp_path, sheet_xml(rows))
     refused(lambda: scan(path), SHEET, "caractère de contrôle", "ligne 2")
+
+
+# ---------------------------------------------------------------- the quick pass
+
+
+def test_plain_sheets_take_the_quick_pass_and_it_agrees_with_the_full_one(tmp_path: Path) -> None:
+    from qep_sync.workspace.create import create_workspace
+
+    create_workspace(tmp_path / "demo", demo=True, today=TODAY, force=True)
+    books = [*sorted((tmp_path / "demo").rglob("*.xlsx")),
+             build_tracker_workbook(tmp_path / "suivi.xlsx", TODAY).path]  # fmt: skip
+    quick = 0
+    for path in books:
+        with zipfile.ZipFile(path) as zf:
+            for part in sheet_parts(zf):
+                fast = sheetscan._quick_scan(zf, part.part)
+                if fast is not None:
+                    quick += 1
+                    assert fast == sheetscan._full_scan(zf, part.part), (path.name, part.title)
+    assert quick >= 12  # the demo's trackers and most of the fidelity workbook's sheets
+
+
+def test_what_the_quick_pass_cannot_prove_goes_to_the_full_one(tmp_path: Path) -> None:
+    path = make_good_workbook(tmp_path / "suivi.xlsx")
+    part = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read(part)
+        assert sheetscan._quick_scan(zf, part) is not None
+    odd = {
+        "a string formula result": xml.replace(b"</sheetData>", b'<row r="9"><c r="A9" t="str"><f>A1</f><v>x</v></c></row></sheetData>'),
+        "a far-past date value": xml.replace(b"</sheetData>", b'<row r="9"><c r="A9"><v>-1E+15</v></c></row></sheetData>'),
+        "a cell without a reference": xml.replace(b"</sheetData>", b'<row r="9"><c><v>1</v></c></row></sheetData>'),
+        "an unknown element": xml.replace(b"</sheetData>", b"<x><x><x/></x></x></sheetData>"),
+        "a comment": xml.replace(b"</sheetData>", b"<!-- note --></sheetData>"),
+    }  # fmt: skip
+    for why, changed in odd.items():
+        rewrite_parts(path, {part: changed}, {})
+        with zipfile.ZipFile(path) as zf:
+            assert sheetscan._quick_scan(zf, part) is None, why
