@@ -332,9 +332,43 @@ def scan_shared_strings(zf: zipfile.ZipFile) -> None:
     The declared count (``uniqueCount``, for which calamine reserves memory before reading
     a string) is checked at the part's root, before any string is read; the whole part is
     then streamed once: bad XML, nesting, encoding or compressed data are refused as a
-    sheet's are. The strings read are kept for ``scan_sheet`` and ``read_sheet_rows``.
+    sheet's are. The strings read are kept for ``scan_sheet`` and ``read_sheet_rows``. A
+    plain part (UTF-8, no DTD, well-formed, a sane count) is only counted, in C.
     """
-    shared_strings(zf)
+    if _quick_shared_count(zf) is None:
+        shared_strings(zf)
+
+
+_SHARED_COUNT: weakref.WeakKeyDictionary[zipfile.ZipFile, int] = weakref.WeakKeyDictionary()
+_UNIQUE_COUNT = re.compile(rb'<sst\b[^>]*\buniqueCount="([0-9]+)"')
+
+
+def _quick_shared_count(zf: zipfile.ZipFile) -> int | None:
+    """How many shared strings a plain part holds, or None when the full pass must read it."""
+    if zf in _SHARED_COUNT:
+        return _SHARED_COUNT[zf]
+    part = _shared_strings_part(zf)
+    if part is None:
+        _SHARED_COUNT[zf] = 0
+        return 0
+    try:
+        size = zf.getinfo(part).file_size
+        if size > QUICK_SCAN_BYTES or _not_utf8(zf, part):
+            return None
+        data = zf.read(part)
+        if b"<!" in data or b":si" in data:
+            return None
+        expat.ParserCreate().Parse(data, True)
+    except (KeyError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError,
+            expat.ExpatError, LookupError, UnicodeError, ValueError):  # fmt: skip
+        return None  # the full pass says what is wrong, in French
+    declared = _UNIQUE_COUNT.search(data)
+    if declared and int(declared.group(1)) > max(size // MIN_SHARED_STRING_BYTES,
+                                                 TOLERATED_SHARED_COUNT):  # fmt: skip
+        return None  # refused by the full pass, in its words
+    count = data.count(b"<si>") + data.count(b"<si ") + data.count(b"<si/>")
+    _SHARED_COUNT[zf] = count
+    return count
 
 
 # ---------------------------------------------------------------- cell values
@@ -862,8 +896,12 @@ def _quick_scan(zf: zipfile.ZipFile, part: str) -> SheetExtent | None:
     if not set(_BOOLEAN.findall(cells)) <= {b"0", b"1"}:
         return None
     indexes = _STRING_INDEX.findall(cells)
-    if indexes and max(map(int, indexes)) >= len(shared_strings(zf)):
-        return None
+    if indexes:
+        count = _quick_shared_count(zf)
+        if count is None:
+            count = len(shared_strings(zf))
+        if max(map(int, indexes)) >= count:
+            return None
     placed = set(refs) - set(_EMPTY_CELL_REF.findall(cells))  # cells with a value or formula
     columns = 0
     for letters in {letters for letters, _ in placed}:
