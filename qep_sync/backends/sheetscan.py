@@ -854,6 +854,8 @@ SHEET_DATA_TAGS = frozenset(
 )
 _TAG = re.compile(rb"<([A-Za-z_][\w.-]*)")
 _CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_CELL_LETTERS = re.compile(rb'<c r="([A-Z]{1,3})[0-9]{1,7}"')
+_CELL_NUMBERS = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
 _EMPTY_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*/>')  # a style, no value
 _ROW_NUMBER = re.compile(rb'<row r="([^"]*)"')
 _CELL_TYPE = re.compile(rb' t="([^"]*)"')
@@ -883,8 +885,8 @@ def _quick_scan(zf: zipfile.ZipFile, part: str) -> SheetExtent | None:
     cells = data[start + len(b"<sheetData>") : end]
     if not set(_TAG.findall(cells)) <= SHEET_DATA_TAGS:
         return None
-    refs = _CELL_REF.findall(cells)
-    if len(refs) != cells.count(b"<c ") + cells.count(b"<c>") + cells.count(b"<c/"):
+    letters = _CELL_LETTERS.findall(cells)
+    if len(letters) != cells.count(b"<c ") + cells.count(b"<c>") + cells.count(b"<c/"):
         return None
     numbers = _ROW_NUMBER.findall(cells)
     if len(numbers) != cells.count(b"<row ") + cells.count(b"<row>") + cells.count(b"<row/"):
@@ -902,14 +904,19 @@ def _quick_scan(zf: zipfile.ZipFile, part: str) -> SheetExtent | None:
             count = len(shared_strings(zf))
         if max(map(int, indexes)) >= count:
             return None
-    placed = set(refs) - set(_EMPTY_CELL_REF.findall(cells))  # cells with a value or formula
+    empty = _EMPTY_CELL_REF.findall(cells)  # a style, no value: calamine places nothing
+    if empty:
+        placed = set(_CELL_REF.findall(cells)) - set(empty)
+        used_letters, used_numbers = {c for c, _ in placed}, {r for _, r in placed}
+    else:  # the usual case: no tuple per cell, only the distinct letters and numbers
+        used_letters, used_numbers = set(letters), set(_CELL_NUMBERS.findall(cells))
     columns = 0
-    for letters in {letters for letters, _ in placed}:
-        col = _column_of(letters.decode())
+    for column in used_letters:
+        col = _column_of(column.decode())
         if col is None:
             return None
         columns = max(columns, col + 1)
-    rows = max((int(number) for _, number in placed), default=0)
+    rows = max(map(int, used_numbers), default=0)
     if rows > MAX_ROWS:
         return None
     values = cells.count(b"<v>") + cells.count(b"<is>") - cells.count(b"<v></v>")
