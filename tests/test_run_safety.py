@@ -126,9 +126,9 @@ class _Panic(BaseException):
     """What a Rust library raises when it panics: not an Exception."""
 
 
-def test_an_unexpected_failure_in_one_source_is_that_sources_failure_only(
-    workspace: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def bas_panics(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading BAS.xlsx fails as a Rust library's panic would (a BaseException)."""
     original = check_job.validate_sheet
 
     def panics_on_bas(ts, label, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -137,6 +137,12 @@ def test_an_unexpected_failure_in_one_source_is_that_sources_failure_only(
         return original(ts, label, *args, **kwargs)
 
     monkeypatch.setattr(check_job, "validate_sheet", panics_on_bas)
+
+
+@pytest.mark.usefixtures("bas_panics")
+def test_an_unexpected_failure_in_one_source_is_that_sources_failure_only(
+    workspace: Path,
+) -> None:
     before = (workspace / "BAS.xlsx").read_bytes()
     run = run_sync(load_config(workspace / "qep-sync.toml"), TODAY, lock_wait=0)
     statuses = {w.source: w.status for w in run.writes}
@@ -157,17 +163,8 @@ def test_an_interrupt_still_stops_the_run(workspace: Path, monkeypatch: pytest.M
         run_sync(load_config(workspace / "qep-sync.toml"), TODAY, lock_wait=0)
 
 
-def test_the_journal_closes_a_run_that_a_source_failure_did_not_stop(
-    workspace: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    original = check_job.validate_sheet
-
-    def panics_on_bas(ts, label, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if label == "BAS.xlsx":
-            raise _Panic("boom")
-        return original(ts, label, *args, **kwargs)
-
-    monkeypatch.setattr(check_job, "validate_sheet", panics_on_bas)
+@pytest.mark.usefixtures("bas_panics")
+def test_the_journal_closes_a_run_that_a_source_failure_did_not_stop(workspace: Path) -> None:
     cfg = str(workspace / "qep-sync.toml")
     result = CliRunner().invoke(main, ["sync", "-c", cfg, "--today", str(TODAY)])
     assert result.exit_code == 1
