@@ -6,6 +6,8 @@ own for every write, and an unexpected failure stays that source's failure.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,28 @@ def test_the_journal_closes_a_run_that_a_source_failure_did_not_stop(workspace: 
     assert result.exit_code == 1
     journal = CliRunner().invoke(main, ["journal", "-c", cfg, "--format", "json"])
     assert '"status": "partial"' in journal.output  # closed, not left « en cours »
+
+
+def test_the_terminal_shows_the_french_report_not_the_technical_log(workspace: Path) -> None:
+    """With no logging set up (a command typed at a terminal), the library's own records —
+    English, with a traceback — are not printed beside the report (a fresh process: pytest
+    configures logging of its own)."""
+    probe = (
+        "import sys, conftest, qep_sync.jobs.check as c\n"
+        "original = c.validate_sheet\n"
+        "class Panic(BaseException): pass\n"
+        "def panics(ts, label, *a, **k):\n"
+        "    if label == 'BAS.xlsx': raise Panic('boom')\n"
+        "    return original(ts, label, *a, **k)\n"
+        "c.validate_sheet = panics\n"
+        "from qep_sync.cli import main\n"
+        "main(['sync', '-c', sys.argv[1], '--today', sys.argv[2]])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(workspace / "qep-sync.toml"), str(TODAY)],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent)},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "erreur inattendue (Panic)" in result.stdout
+    assert "Traceback" not in result.stderr and "failed" not in result.stderr

@@ -23,6 +23,8 @@ from xml.parsers import expat
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from qep_sync import files
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTION_MARK = "EncryptionInfo".encode("utf-16-le")
 MAX_TOTAL_UNCOMPRESSED = 1 << 30  # 1 GiB: far above any real tracker workbook
@@ -137,7 +139,7 @@ def open_package(path: Path) -> zipfile.ZipFile:
             ) from None
         raise PackageError("ce fichier n'est pas un classeur Excel (.xlsx)") from None
     except OSError as exc:
-        raise PackageError(f"lecture impossible ({exc.strerror or exc})") from None
+        raise PackageError(f"lecture impossible ({files.os_reason(exc)})") from None
     try:
         names = set(zf.namelist())
         if "xl/workbook.xml" not in names:

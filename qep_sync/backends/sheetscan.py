@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.parsers import expat
 
+from qep_sync import files
 from qep_sync.backends.ooxml import (
     NS_PKG_REL,
     PackageError,
@@ -165,7 +166,7 @@ def _stream(zf: zipfile.ZipFile, part: str, handler: _Handler) -> None:
             "classeur depuis Excel"
         ) from None
     except OSError as exc:
-        raise PackageError(f"lecture de {part} impossible ({exc.strerror or exc})") from None
+        raise PackageError(f"lecture de {part} impossible ({files.os_reason(exc)})") from None
 
 
 _ENCODING_ERRORS = {
@@ -212,8 +213,18 @@ def _local(name: str) -> str:
 # ---------------------------------------------------------------- shared strings
 
 
+_SHARED_PART: weakref.WeakKeyDictionary[zipfile.ZipFile, str | None] = weakref.WeakKeyDictionary()
+
+
 def _shared_strings_part(zf: zipfile.ZipFile) -> str | None:
-    """The shared-strings part named by the workbook's relationships (xl/sharedStrings.xml)."""
+    """The shared-strings part named by the workbook's relationships (xl/sharedStrings.xml),
+    found once per open zip (every sheet's scan asks for it)."""
+    if zf not in _SHARED_PART:
+        _SHARED_PART[zf] = _find_shared_strings_part(zf)
+    return _SHARED_PART[zf]
+
+
+def _find_shared_strings_part(zf: zipfile.ZipFile) -> str | None:
     names = set(zf.namelist())
     if "xl/_rels/workbook.xml.rels" in names:
         rels = parse_part(zf, "xl/_rels/workbook.xml.rels")
