@@ -153,7 +153,7 @@ def _planned_cells(config: Path) -> dict[Path, list[tuple[str, int, int, Any]]]:
     dry = run_sync(load_config(config), REFERENCE_DAY, dry_run=True)
     cells: dict[Path, list[tuple[str, int, int, Any]]] = {}
     for source in dry.check.sources:
-        todo = cells.setdefault(source.source.xlsx, [])
+        todo = cells.setdefault(source.source.path, [])
         for table in source.tables:
             patch = plan_sheet(table, table.computed)
             todo += [(patch.title, patch.header_row, c, t) for c, t in patch.headers.items()]

@@ -34,6 +34,7 @@ from qep_sync.vocabulary import TRACKERS
 
 CONFIG_NAME = "qep-sync.toml"
 CONSOLIDATED_NAME = "Consolidation qualité.xlsx"
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")  # the files a source may be
 STATE_DIR = Path(".qep-sync")  # beside the config: the alerts sent, the journal, the locks
 DEFAULT_DELAIS = {"Courriel": 5, "Courrier": 15, "Réclamation": 15, "Suggestion": 15}
 _SERVICE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
@@ -63,18 +64,20 @@ LOG_BACKUPS = Limits(0, 100, "fichiers")
 
 @dataclass(frozen=True)
 class Source:
-    """A service's workbook (an .xlsx path or a Google Sheets key) and how to read it."""
+    """A service's workbook (an .xlsx/.xlsm/.ods file or a Google Sheets key) and how to read it."""
 
     service: str
     name: str
-    xlsx: Path | None = None
+    path: Path | None = None  # a workbook file: its suffix names the backend
     sheets: dict[str, str] = field(default_factory=dict)
     gsheet: str | None = None  # spreadsheet key
+    # The config key that named the file, for messages: ``path``, or its older name ``xlsx``.
+    key: str = field(default="path", compare=False, repr=False)
 
     @property
     def label(self) -> str:
-        if self.xlsx is not None:
-            return self.xlsx.name
+        if self.path is not None:
+            return self.path.name
         return f"Google Sheets {self.gsheet}"
 
     @property
@@ -197,7 +200,7 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
         where = f"sources[{i}]."
         if not isinstance(table, dict):
             raise ConfigError("doit être une table [[sources]]", f"sources[{i}]")
-        check_keys(table, {"service", "name", "xlsx", "gsheet", "sheets"}, where)
+        check_keys(table, {"service", "name", "path", "xlsx", "gsheet", "sheets"}, where)
         service = typed(table, "service", str, where)
         if not service:
             raise ConfigError(
@@ -212,18 +215,19 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
             raise ConfigError(f"code déjà utilisé par sources[{seen[service]}]", f"{where}service")
         seen[service] = i
         name = typed(table, "name", str, where, service)
-        if ("xlsx" in table) == ("gsheet" in table):
+        given = [k for k in ("path", "xlsx", "gsheet") if k in table]
+        if len(given) != 1:
             raise ConfigError(
-                "indiquez soit xlsx (chemin du classeur), soit gsheet (clé ou adresse de la "
-                "feuille Google), l'un des deux exactement",
-                f"{where}xlsx",
+                "indiquez soit path (chemin du classeur .xlsx, .xlsm ou .ods), soit gsheet "
+                "(clé ou adresse de la feuille Google), l'un des deux exactement",
+                f"{where}{given[1] if len(given) > 1 else 'path'}",
             )
-        xlsx = gsheet = None
-        if "xlsx" in table:
-            xlsx = path_value(base, table, "xlsx", where, "")
-            _not_a_folder(xlsx, f"{where}xlsx")
-        else:
+        path = gsheet = None
+        if given[0] == "gsheet":
             gsheet = _gsheet_key(typed(table, "gsheet", str, where), f"{where}gsheet")
+        else:  # ``xlsx`` is the older name of ``path``, still read
+            path = path_value(base, table, given[0], where, "")
+            _workbook_file(path, f"{where}{given[0]}")
         sheets = typed(table, "sheets", dict, where, {})
         for sheet, tracker in sheets.items():
             if tracker not in TRACKERS:
@@ -232,14 +236,21 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
                     f'{where}sheets."{sheet}"',
                 )
         sources.append(
-            Source(service=service, name=name, xlsx=xlsx, sheets=dict(sheets), gsheet=gsheet)
+            Source(
+                service=service,
+                name=name,
+                path=path,
+                sheets=dict(sheets),
+                gsheet=gsheet,
+                key=given[0],
+            )
         )
     _no_twice(sources)
     return tuple(sources)
 
 
-def _not_a_folder(path: Path, key: str) -> None:
-    """Refuse a source path that exists and is no regular file: a folder, a pipe, a device.
+def _workbook_file(path: Path, key: str) -> None:
+    """Refuse a source path that no backend reads, or that exists and is no regular file.
 
     A missing file is not refused here: it is a failed source at each run (a share may be
     unreachable for a while, docs/contract.md §6). A folder or a pipe is a mistake in the
@@ -248,9 +259,17 @@ def _not_a_folder(path: Path, key: str) -> None:
     try:
         mode = path.stat().st_mode
     except OSError:
-        return  # missing or unreachable: the reader says so for this source only
-    if stat.S_ISDIR(mode):
-        raise ConfigError(f"{path} est un dossier : indiquez le chemin du classeur .xlsx", key)
+        mode = None  # missing or unreachable: the reader says so for this source only
+    if mode is not None and stat.S_ISDIR(mode):
+        raise ConfigError(f"{path} est un dossier : indiquez le chemin du classeur", key)
+    if path.suffix.lower() not in WORKBOOK_SUFFIXES:
+        raise ConfigError(
+            f"{path.name} : classeur .xlsx, .xlsm ou .ods attendu "
+            "(pour un autre format, enregistrez-le d'abord sous l'un de ceux-là)",
+            key,
+        )
+    if mode is None:
+        return
     if not stat.S_ISREG(mode):
         raise ConfigError(f"{path} n'est pas un fichier ordinaire (tube, périphérique…)", key)
 
@@ -259,8 +278,8 @@ def _no_twice(sources: list[Source]) -> None:
     """Refuse a workbook declared twice: the second would be skipped every run, counted twice."""
     seen: dict[object, tuple[int, Source]] = {}
     for i, source in enumerate(sources, start=1):
-        field_name = "xlsx" if source.xlsx is not None else "gsheet"
-        identity = (field_name, _resolved(source.xlsx) if source.xlsx else source.gsheet)
+        field_name = source.key if source.path is not None else "gsheet"
+        identity = (field_name, _resolved(source.path) if source.path else source.gsheet)
         if identity in seen:
             j, first = seen[identity]
             raise ConfigError(
@@ -536,9 +555,9 @@ def _outputs_spare_sources(config: Config, written: set[str]) -> None:
     files = [("workspace.consolidated", config.consolidated), ("logging.file", config.logging.file)]
     folders = [("workspace.state_dir", config.state_dir), ("alerts.outbox", config.alerts.outbox)]
     for i, source in enumerate(config.sources, start=1):
-        if source.xlsx is None:
+        if source.path is None:
             continue
-        place = _resolved(source.xlsx)
+        place = _resolved(source.path)
         for key, path in files:
             if path is not None and _resolved(path) == place:
                 raise ConfigError(_clash(key, path, i, source, FILE_CLASH, written), key)
@@ -559,7 +578,9 @@ FOLDER_CLASH = (
 
 def _clash(key: str, path: Path, i: int, source: Source, what: str, written: set[str]) -> str:
     default = "" if key in written or key == "logging.file" else " (valeur par défaut)"
-    return f"« {path} »{default} " + what.format(source=f"sources[{i}].xlsx ({source.service})")
+    return f"« {path} »{default} " + what.format(
+        source=f"sources[{i}].{source.key} ({source.service})"
+    )
 
 
 def load_config(path: Path) -> Config:
@@ -629,5 +650,5 @@ def config_for_files(paths: list[Path]) -> Config:
         while code in used:
             code, n = f"{base}-{n}", n + 1
         used.add(code)
-        sources.append(Source(service=code, name=path.stem, xlsx=path))
+        sources.append(Source(service=code, name=path.stem, path=path))
     return Config(path=None, sources=tuple(sources))

@@ -96,8 +96,8 @@ def test_full_config_loads_with_paths_relative_to_its_folder(
         ("SIDSIC", "SIDSIC"),
     ]
     base = workspace.resolve()
-    assert config.sources[0].xlsx == base / "services" / "brcie.xlsx"
-    assert config.sources[1].xlsx == base / "services" / "sidsic.xlsx"
+    assert config.sources[0].path == base / "services" / "brcie.xlsx"
+    assert config.sources[1].path == base / "services" / "sidsic.xlsx"
     assert config.state_dir == base / "etat"
     assert config.schemas_dir == base / "mes-schemas"
     assert config.consolidated == base / "sortie" / "Consolidation.xlsx"
@@ -190,7 +190,7 @@ def test_missing_source_file_loads_and_fails_that_source_only(workspace: Path) -
     # source at each run, not a config error that would stop every other source.
     (workspace / "services" / "brcie.xlsx").unlink()
     config = load_config(write_config(workspace, SOURCES))
-    assert config.sources[0].xlsx == workspace.resolve() / "services" / "brcie.xlsx"
+    assert config.sources[0].path == workspace.resolve() / "services" / "brcie.xlsx"
 
     brcie, sidsic = run_check(config, dt.date(2026, 11, 26)).report.sources
     assert (brcie.service, brcie.error) == ("BRCIE", "fichier introuvable")

@@ -336,7 +336,7 @@ def test_a_source_that_is_a_folder_is_refused(base: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(raw, base)
     assert caught.value.key == "sources[3].xlsx"
-    assert "est un dossier : indiquez le chemin du classeur .xlsx" in str(caught.value)
+    assert "est un dossier : indiquez le chemin du classeur" in str(caught.value)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
@@ -489,3 +489,24 @@ def test_an_unforeseen_toml_mistake_is_still_a_french_config_error(tmp_path: Pat
     path.write_text("a = 0x\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"^qep-sync.toml : syntaxe TOML invalide à la ligne 1"):
         load_config(path)
+
+
+def test_path_and_its_older_name_xlsx_both_name_a_workbook(base: Path) -> None:
+    raw = {"sources": [{"service": "A", "path": "a.ods"}, {"service": "B", "xlsx": "b.xlsx"}]}
+    config = parse_config(raw, base)
+    assert [s.path for s in config.sources] == [base / "a.ods", base / "b.xlsx"]
+
+
+def test_a_source_of_another_format_is_refused_with_its_key(base: Path) -> None:
+    raw = {"sources": [{"service": "A", "path": "suivi.csv"}]}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, base)
+    assert caught.value.key == "sources[1].path"
+    assert "classeur .xlsx, .xlsm ou .ods attendu" in str(caught.value)
+
+
+def test_path_and_gsheet_together_are_refused(base: Path) -> None:
+    raw = {"sources": [{"service": "A", "path": "a.xlsx", "gsheet": "x" * 30}]}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, base)
+    assert caught.value.key == "sources[1].gsheet"

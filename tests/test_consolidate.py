@@ -282,7 +282,7 @@ def test_echeances_lists_open_items_late_or_due_within_30_days_soonest_first(
 
 
 def test_echeances_file_sheet_and_row_point_at_the_source_row(built: Path, run: SyncRun) -> None:
-    folder = run.check.sources[0].source.xlsx.parent
+    folder = run.check.sources[0].source.path.parent
     books = {
         name: openpyxl.load_workbook(folder / name) for name in ("BRCIE.xlsx", "BAS.xlsx", CENTRAL)
     }

@@ -389,7 +389,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Checked:
     folder = tmp_path_factory.mktemp("demo")
     create_workspace(folder, demo=True, today=TODAY, force=True)
     config = load_config(folder / "qep-sync.toml")
-    books = sorted(s.xlsx for s in config.sources if s.xlsx is not None)
+    books = sorted(s.path for s in config.sources if s.path is not None)
     assert books
     return check_sync("demo workspace", books, config)
 

@@ -30,7 +30,7 @@ COURRIERS_HEADER = ["N°", "Canal", "Date de réception", "Objet", "Date de rép
 
 
 def check(path: Path, sheets: dict[str, str] | None = None, service: str = "BRCIE") -> CheckRun:
-    source = Source(service=service, name=service, xlsx=path, sheets=sheets or {})
+    source = Source(service=service, name=service, path=path, sheets=sheets or {})
     return run_check(Config(path=None, sources=(source,)), TODAY)
 
 

@@ -174,10 +174,10 @@ def test_the_config_is_commented_and_holds_the_defaults(blank):
     services = {s.service: s for s in config.sources}
     for s in SERVICES:
         assert services[s.code].name == s.name
-        assert services[s.code].xlsx == folder.resolve() / "services" / f"{s.code}.xlsx"
+        assert services[s.code].path == folder.resolve() / "services" / f"{s.code}.xlsx"
     for b in CENTRAL_BOOKS:
         assert services[b.code].name.startswith("Mission qualité — ")
-        assert services[b.code].xlsx.name == b.filename
+        assert services[b.code].path.name == b.filename
     assert len(services) == len(SERVICES) + len(CENTRAL_BOOKS)
 
 

@@ -211,7 +211,7 @@ def _key(table: Table, row: int) -> str | None:
 def _place(source: Source, sheet: str, row: int | None, cell: str = "") -> Place:
     url = source.url  # Google Sheets sources have an address, files a path
     return Place(
-        source.label, str(source.xlsx) if source.xlsx else (url or ""), url, sheet, row, cell
+        source.label, str(source.path) if source.path else (url or ""), url, sheet, row, cell
     )
 
 

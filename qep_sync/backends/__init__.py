@@ -17,7 +17,7 @@ def open_book(source: Source, config: Config) -> Book:
         from qep_sync.backends.gsheets import read_spreadsheet  # gspread only when needed
 
         return read_spreadsheet(source.gsheet, source.label, config.google)
-    assert source.xlsx is not None
+    assert source.path is not None
     from qep_sync.backends.xlsx import read_workbook
 
-    return read_workbook(source.xlsx, source.label)
+    return read_workbook(source.path, source.label)

@@ -50,10 +50,10 @@ def _last_change(run: SourceRun) -> dt.datetime | None:
     if run.book is not None:
         moment = run.book.last_change()
         return moment.astimezone(PARIS).replace(tzinfo=None, microsecond=0) if moment else None
-    if run.source.xlsx is None:
+    if run.source.path is None:
         return None
     try:
-        return _paris(run.source.xlsx.stat().st_mtime_ns)
+        return _paris(run.source.path.stat().st_mtime_ns)
     except OSError:
         return None
 

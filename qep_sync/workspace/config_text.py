@@ -110,8 +110,9 @@ def config_text(plan: WorkspacePlan, today: dt.date) -> str:
         '# file = "journaux/qep-sync.log"',
         "",
         "# Sources : un bloc [[sources]] par classeur. service = code court et unique (lettres,",
-        "# chiffres, . _ -), name = nom complet, xlsx = chemin du classeur. Les onglets sont",
-        "# reconnus par leur nom ou leur ligne d'en-tête ; pour imposer le suivi d'un onglet :",
+        "# chiffres, . _ -), name = nom complet, path = chemin du classeur (.xlsx, .xlsm ou",
+        "# .ods). Les onglets sont reconnus par leur nom ou leur ligne d'en-tête ; pour imposer",
+        "# le suivi d'un onglet :",
         '# sheets = { "Feuil1" = "courriers" }',
         "# (suivis : autoevaluation, plan_actions, documents, formations, courriers, indicateurs,",
         "# correspondants).",
@@ -122,6 +123,6 @@ def config_text(plan: WorkspacePlan, today: dt.date) -> str:
             "[[sources]]",
             f"service = {_toml(book.service)}",
             f"name = {_toml(book.name)}",
-            f"xlsx = {_toml(book.path)}",
+            f"path = {_toml(book.path)}",
         ]
     return "\n".join(lines) + "\n"
