@@ -8,8 +8,9 @@ fresh copy of the spreadsheets:
 - the naive way: for every tab, ``get_all_values`` (one call), then ``update_cell`` for every
   cell the first sync writes (one call each), as a script written without care would.
 
-Targets: ≤ 4 calls per spreadsheet per sync whatever the rows; a no-change sync makes no write
-call. Always exits 0: a missed target is a result.
+Targets: ≤ 5 calls per spreadsheet per sync whatever the rows (read 2, Drive's modified time 1,
+re-check 1, write 1), ≤ 3 for a sync with nothing to change, which makes no write call. Always
+exits 0: a missed target is a result.
 
     .venv/bin/python bench/gsheets_bench.py --services 3 --letters 500
 """
@@ -166,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     first, again = results[0], results[1]
     print("\nTargets")
     for ok, text in (
-        (first["per_sheet"] <= 4, f"≤ 4 calls per spreadsheet, first sync: {first['per_sheet']:.1f}"),
-        (again["per_sheet"] <= 4, f"≤ 4 calls per spreadsheet, no-change sync: {again['per_sheet']:.1f}"),
+        (first["per_sheet"] <= 5, f"≤ 5 calls per spreadsheet, first sync: {first['per_sheet']:.1f}"),
+        (again["per_sheet"] <= 3, f"≤ 3 calls per spreadsheet, no-change sync: {again['per_sheet']:.1f}"),
         (again["writes"] == 0, f"no-change sync makes no write call: {again['writes']}"),
     ):  # fmt: skip
         print(f"  {'PASS' if ok else 'FAIL'}  {text}")

@@ -12,11 +12,12 @@ import re
 import stat
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from qep_sync.errors import ConfigError
+from qep_sync.text import fold
 from qep_sync.toml_values import (
     Limits,
     address,
@@ -24,7 +25,9 @@ from qep_sync.toml_values import (
     check_keys,
     clock_time,
     dates,
+    display_root,
     env_name,
+    found,
     path_value,
     seconds,
     toml_error,
@@ -45,6 +48,8 @@ DAYS = Limits(0, 3650, "jours")  # thresholds before a deadline: up to ten years
 MONTHS = Limits(0, 120, "mois")
 PERIOD_MONTHS = Limits(1, 120, "mois")  # a periodicity of 0 months would make everything due
 REPLY_DAYS = Limits(1, 365, "jours ouvrés")  # a target of 0 days is no target
+INACTIVE_DAYS = Limits(1, 3650, "jours")  # a source no person changed for longer is flagged
+MAX_COPIL_DATES = 100
 MAX_CALENDAR_DAYS = 366  # per list: one year of closures, one of worked holidays
 REMINDER_DAYS = Limits(0, 365, "jours")
 MAX_REMINDERS = 10
@@ -71,6 +76,9 @@ class Source:
     path: Path | None = None  # a workbook file: its suffix names the backend
     sheets: dict[str, str] = field(default_factory=dict)
     gsheet: str | None = None  # spreadsheet key
+    # A workbook of the quality mission for the whole prefecture: no service of its own, each
+    # row counts under the service its Service (or Service pilote) cell names.
+    central: bool = False
     # The config key that named the file, for messages: ``path``, or its older name ``xlsx``.
     key: str = field(default="path", compare=False, repr=False)
 
@@ -109,6 +117,7 @@ class Rules:
     formation_delai_mois: int = 6
     autoevaluation_periodicite_mois: int = 6
     delai_reponse_jours_ouvres: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_DELAIS))
+    source_inactive_jours: int = 30  # a source no person changed for longer is flagged
 
 
 @dataclass(frozen=True)
@@ -175,6 +184,40 @@ class LogSettings:
     backup_count: int = 5  # rotated files kept
 
 
+# PILOTE, the State's steering tool (qep-sync export pilote): the patterns of its import
+# schema (Table Schema « Indicateur Pilote »): an indicator is IND- and its number, a zone a
+# département (D25, D2A, D971), a région (R27) or the whole country.
+PILOTE_INDICATOR = re.compile(r"^IND-[0-9]{3,4}$")
+PILOTE_ZONE = re.compile(
+    r"^(D([02][1-9]|2[AB]|[1345678][0-9]|9[012345]|97[12346])"
+    r"|R(0[12346]|11|2[478]|32|44|5[23]|7[56]|84|9[34])|FRANCE)$"
+)
+PILOTE_VALUE_TYPES = ("va", "vi", "vc")  # valeur actuelle, initiale, cible
+MAX_PILOTE_INDICATORS = 1000
+
+
+@dataclass(frozen=True)
+class PiloteIndicator:
+    """A tracker indicator (its name as written in the Indicateur column) and its PILOTE id."""
+
+    name: str
+    identifiant: str
+    type_valeur: str = "va"
+
+
+@dataclass(frozen=True)
+class Pilote:
+    """The [pilote] section: the zone of the prefecture and the indicators PILOTE receives."""
+
+    zone: str
+    indicators: tuple[PiloteIndicator, ...] = ()
+
+    def indicator(self, name: object) -> PiloteIndicator | None:
+        """The mapping of a tracker's indicator name (case, accents and spaces ignored)."""
+        key = fold(name)
+        return next((i for i in self.indicators if fold(i.name) == key), None)
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None
@@ -184,11 +227,17 @@ class Config:
     consolidated: Path | None = None  # None: no consolidated workbook (quick look at files)
     state_dir: Path = STATE_DIR
     schemas_dir: Path | None = None
+    # The workspace folder as agents reach it (``\\srv-pref\qualite``, ``S:\Qualité``): paths
+    # shown to a person start with it instead of the server's folder (qep_sync.places).
+    display_root: str | None = None
     alerts: Alerts = field(default_factory=Alerts)
     smtp: Smtp | None = None
     google: Google = field(default_factory=Google)
     schedule: Schedule = field(default_factory=Schedule)
     logging: LogSettings = field(default_factory=LogSettings)
+    copil_dates: tuple[dt.date, ...] = ()  # [copil] dates: the Synthèse compares with the last
+    pilote: Pilote | None = None  # [pilote]: qep-sync export pilote
+    prefecture: str | None = None  # workspace.prefecture: the title of the bilan and audit pack
 
 
 def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
@@ -200,7 +249,7 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
         where = f"sources[{i}]."
         if not isinstance(table, dict):
             raise ConfigError("doit être une table [[sources]]", f"sources[{i}]")
-        check_keys(table, {"service", "name", "path", "xlsx", "gsheet", "sheets"}, where)
+        check_keys(table, {"service", "name", "path", "xlsx", "gsheet", "sheets", "central"}, where)
         service = typed(table, "service", str, where)
         if not service:
             raise ConfigError(
@@ -242,6 +291,7 @@ def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
                 path=path,
                 sheets=dict(sheets),
                 gsheet=gsheet,
+                central=typed(table, "central", bool, where, False),
                 key=given[0],
             )
         )
@@ -349,6 +399,7 @@ def _rules(raw: dict[str, Any]) -> Rules:
             "formation_delai_mois",
             "autoevaluation_periodicite_mois",
             "delai_reponse_jours_ouvres",
+            "source_inactive_jours",
         },
         where,
     )
@@ -375,6 +426,9 @@ def _rules(raw: dict[str, Any]) -> Rules:
             PERIOD_MONTHS,
         ),
         delai_reponse_jours_ouvres=delais,
+        source_inactive_jours=bounded(
+            raw, "source_inactive_jours", where, defaults.source_inactive_jours, INACTIVE_DAYS
+        ),
     )
 
 
@@ -508,15 +562,88 @@ def _logging(raw: dict[str, Any], base: Path) -> LogSettings:
     )
 
 
+def _pilote(raw: dict[str, Any]) -> Pilote:
+    """[pilote]: ``zone`` (required) and ``[pilote.indicateurs."Nom"]`` tables, each with
+    ``identifiant`` (IND-123) and ``type_valeur`` (va by default); docs/configuration.md."""
+    where = "pilote."
+    check_keys(raw, {"zone", "indicateurs"}, where)
+    if "zone" not in raw:
+        raise ConfigError(
+            'zone PILOTE obligatoire : le département (par exemple "D25" pour le Doubs), '
+            'la région ("R27") ou "FRANCE"',
+            f"{where}zone",
+        )
+    zone = typed(raw, "zone", str, where).strip().upper()
+    if not PILOTE_ZONE.match(zone):
+        raise ConfigError(
+            f"zone PILOTE invalide « {raw['zone']} » : D et le numéro du département sur deux "
+            "chiffres (D25 pour le Doubs, D2A, D971), R et le code de la région (R27) ou FRANCE",
+            f"{where}zone",
+        )
+    table = typed(raw, "indicateurs", dict, where, {})
+    if len(table) > MAX_PILOTE_INDICATORS:
+        raise ConfigError(
+            f"{MAX_PILOTE_INDICATORS} indicateurs au plus, {len(table)} trouvés",
+            f"{where}indicateurs",
+        )
+    indicators: list[PiloteIndicator] = []
+    names: dict[str, str] = {}  # folded name -> as written
+    ids: dict[str, str] = {}  # identifiant -> indicator name
+    for name, entry in table.items():
+        key = f'{where}indicateurs."{name}"'
+        if not name.strip():
+            raise ConfigError("nom d'indicateur vide : écrivez-le comme dans la colonne "
+                              "Indicateur des tableaux", key)  # fmt: skip
+        if fold(name) in names:
+            raise ConfigError(f"même indicateur que « {names[fold(name)]} » (majuscules, accents "
+                              "et espaces ne comptent pas) : déclarez-le une seule fois", key)  # fmt: skip
+        names[fold(name)] = name
+        if not isinstance(entry, dict):
+            raise ConfigError(
+                f'table attendue, {found(entry)} trouvé : par exemple {{ identifiant = "IND-101", '
+                'type_valeur = "va" }',
+                key,
+            )
+        check_keys(entry, {"identifiant", "type_valeur"}, f"{key}.")
+        if "identifiant" not in entry:
+            raise ConfigError('identifiant PILOTE obligatoire (par exemple "IND-101")',
+                              f"{key}.identifiant")  # fmt: skip
+        identifiant = typed(entry, "identifiant", str, f"{key}.").strip().upper()
+        if not PILOTE_INDICATOR.match(identifiant):
+            raise ConfigError(
+                f"identifiant PILOTE invalide « {entry['identifiant']} » : IND- suivi de son "
+                "numéro à 3 ou 4 chiffres (par exemple IND-101), tel que PILOTE le donne",
+                f"{key}.identifiant",
+            )
+        if identifiant in ids:
+            raise ConfigError(f"identifiant déjà donné à « {ids[identifiant]} » : PILOTE recevrait "
+                              "deux valeurs pour le même indicateur", f"{key}.identifiant")  # fmt: skip
+        ids[identifiant] = name
+        kind = typed(entry, "type_valeur", str, f"{key}.", "va").strip().lower()
+        if kind not in PILOTE_VALUE_TYPES:
+            raise ConfigError(
+                f"« {entry['type_valeur']} » : va (valeur actuelle), vi (valeur initiale) ou vc "
+                "(valeur cible) attendu",
+                f"{key}.type_valeur",
+            )
+        indicators.append(PiloteIndicator(name.strip(), identifiant, kind))
+    return Pilote(zone=zone, indicators=tuple(indicators))
+
+
 def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> Config:
     """Check a parsed TOML document; paths are relative to ``base`` (the config's folder)."""
-    sections = ("workspace", "rules", "calendar", "alerts", "smtp", "google", "schedule", "logging")
+    sections = ("workspace", "rules", "calendar", "alerts", "smtp", "google", "schedule", "logging",
+                "copil", "pilote")  # fmt: skip
     check_keys(raw, {"sources", *sections}, "")
     for section in sections:
         if section in raw and not isinstance(raw[section], dict):
             raise ConfigError("doit être une section [" + section + "]", section)
     workspace = raw.get("workspace", {})
-    check_keys(workspace, {"state_dir", "schemas_dir", "consolidated"}, "workspace.")
+    check_keys(
+        workspace,
+        {"state_dir", "schemas_dir", "consolidated", "display_root", "prefecture"},
+        "workspace.",
+    )
     schemas_dir = None
     if "schemas_dir" in workspace:
         schemas_dir = path_value(base, workspace, "schemas_dir", "workspace.", "")
@@ -524,6 +651,8 @@ def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> C
             raise ConfigError(f"dossier introuvable : {schemas_dir}", "workspace.schemas_dir")
     calendar = raw.get("calendar", {})
     check_keys(calendar, {"closure_days", "worked_holidays"}, "calendar.")
+    copil = raw.get("copil", {})
+    check_keys(copil, {"dates"}, "copil.")
     config = Config(
         path=path,
         sources=_sources(raw.get("sources"), base),
@@ -535,15 +664,29 @@ def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> C
         consolidated=path_value(base, workspace, "consolidated", "workspace.", CONSOLIDATED_NAME),
         state_dir=path_value(base, workspace, "state_dir", "workspace.", str(STATE_DIR)),
         schemas_dir=schemas_dir,
+        display_root=display_root(workspace, "display_root", "workspace."),
         alerts=_alerts(raw.get("alerts", {}), base),
         smtp=_smtp(raw["smtp"]) if "smtp" in raw else None,
         google=_google(raw.get("google", {})),
         schedule=_schedule(raw.get("schedule", {})),
         logging=_logging(raw.get("logging", {}), base),
+        copil_dates=tuple(sorted(set(dates(copil, "dates", "copil.", MAX_COPIL_DATES)))),
+        pilote=_pilote(raw["pilote"]) if "pilote" in raw else None,
+        prefecture=_prefecture(workspace),
     )
     written = {f"workspace.{k}" for k in workspace} | {f"alerts.{k}" for k in raw.get("alerts", {})}
     _outputs_spare_sources(config, written)
     return config
+
+
+def _prefecture(workspace: dict[str, Any]) -> str | None:
+    name = typed(workspace, "prefecture", str, "workspace.")
+    if name is None:
+        return None
+    name = " ".join(name.split())
+    if not name or len(name) > 120:
+        raise ConfigError("le nom de la préfecture : 1 à 120 caractères", "workspace.prefecture")
+    return name
 
 
 def _outputs_spare_sources(config: Config, written: set[str]) -> None:
@@ -639,11 +782,25 @@ def _missing(path: Path) -> ConfigError:
     )
 
 
-def config_for_files(paths: list[Path]) -> Config:
-    """A throwaway config for ``qep-sync check a.xlsx b.xlsx``: default rules, service from the name."""
+def config_for_files(paths: list[Path], within: Config | None = None) -> Config:
+    """A throwaway config for ``qep-sync check a.xlsx b.xlsx``: default rules, service from the name.
+
+    ``within`` (``check -c CFG a.xlsx``): a file that is one of its sources is read with its
+    entry (service, name, ``sheets``, ``central``), the others with the config's rules and a
+    service named after the file. Never the config's consolidated workbook, never its journal
+    (the run covers some files only: it says nothing of the workspace's health).
+    """
     sources = []
     used: set[str] = set()
+    known = {_resolved(s.path): s for s in within.sources if s.path} if within else {}
     for path in paths:
+        entry = known.get(_resolved(path))
+        if entry is not None:
+            sources.append(replace(entry, path=path))
+            used.add(entry.service)
+    for path in paths:
+        if _resolved(path) in known:
+            continue
         ascii_stem = unicodedata.normalize("NFKD", path.stem).encode("ascii", "ignore").decode()
         code = re.sub(r"[^A-Za-z0-9_.\-]+", "-", ascii_stem).strip("-.")[:40] or "classeur"
         base, n = code, 2
@@ -651,4 +808,8 @@ def config_for_files(paths: list[Path]) -> Config:
             code, n = f"{base}-{n}", n + 1
         used.add(code)
         sources.append(Source(service=code, name=path.stem, path=path))
-    return Config(path=None, sources=tuple(sources))
+    order = {path: i for i, path in enumerate(paths)}  # as typed on the command line
+    sources.sort(key=lambda s: order.get(s.path, 0) if s.path else 0)
+    if within is None:
+        return Config(path=None, sources=tuple(sources))
+    return replace(within, path=None, sources=tuple(sources), consolidated=None)

@@ -9,6 +9,7 @@ changed since it was read, is left as it is: ``NotReplaced``, retried at the nex
 from __future__ import annotations
 
 import ctypes
+import datetime as dt
 import errno
 import os
 import shutil
@@ -68,6 +69,18 @@ def stamp(path: Path) -> Stamp | None:
     except FileNotFoundError:
         return None
     return stat.st_mtime_ns, stat.st_size
+
+
+def modified(path: Path) -> dt.datetime | None:
+    """A file's modification time (aware, UTC), as every backend and the history read it."""
+    try:
+        return from_mtime(path.stat().st_mtime_ns)
+    except OSError:
+        return None
+
+
+def from_mtime(mtime_ns: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(mtime_ns / 1e9, tz=dt.UTC)
 
 
 TEMPORARY_SUFFIX = ".qep-sync.tmp"  # matched by no ``*.xlsx`` glob, and hidden (a leading dot)

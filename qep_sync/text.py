@@ -37,6 +37,16 @@ def is_email(text: str) -> bool:
     return bool(_EMAIL.match(text))
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet takes for a formula
+
+
+def no_formula(text: str) -> str:
+    """A text cell of a CSV that a spreadsheet never runs as a formula: a leading apostrophe
+    when it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (as Excel
+    itself shows text). Numbers are not texts: write them as numbers, never through this."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
           "septembre", "octobre", "novembre", "décembre")  # fmt: skip
 MONTH_ABBREVIATIONS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août",
@@ -52,3 +62,17 @@ def french_date(day: dt.date) -> str:
 def french_day(day: dt.date) -> str:
     """« jeudi 26 novembre 2026 »."""
     return f"{WEEKDAYS[day.weekday()]} {french_date(day)}"
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """« 0 courriel », « 1 classeur », « 2 classeurs »: French counts 0 and 1 in the singular.
+
+    ``words`` is the plural when it is not ``word`` + s (« 2 anomalies à corriger »,
+    « 3 cellules écrites »); the number is grouped by thin spaces (« 12 345 cellules »).
+    """
+    return f"{number(n)} {word if -2 < n < 2 else (words or word + 's')}"
+
+
+def number(n: int) -> str:
+    """A whole number as French writes it: thousands grouped by a narrow no-break space."""
+    return f"{n:,}".replace(",", "\u202f")

@@ -35,8 +35,22 @@ def typed(table: dict[str, Any], key: str, kind: type, where: str, default: Any 
         return default
     value = table[key]
     if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
-        raise ConfigError(f"doit être {_TYPE_NAMES[kind]}, « {value!r} » trouvé", f"{where}{key}")
+        raise ConfigError(f"doit être {_TYPE_NAMES[kind]}, {found(value)} trouvé", f"{where}{key}")
     return value
+
+
+def found(value: Any) -> str:
+    """A TOML value as a person wrote it, for « … trouvé »: guillemets, never quotes inside
+    them (« 15 »); a text says so, since its quotes are the mistake (le texte « 15 »)."""
+    if isinstance(value, str):
+        return f"le texte « {value} »"
+    if isinstance(value, bool):
+        return f"« {'true' if value else 'false'} »"
+    if isinstance(value, list):
+        return "une liste"
+    if isinstance(value, dict):
+        return "une table"
+    return f"« {_number(value) if isinstance(value, int | float) else value} »"
 
 
 @dataclass(frozen=True)
@@ -87,7 +101,7 @@ def seconds(table: dict[str, Any], key: str, where: str, default: float, limits:
     """A number of seconds (decimals allowed) within ``limits``."""
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"nombre de secondes attendu, « {value!r} » trouvé", f"{where}{key}")
+        raise ConfigError(f"nombre de secondes attendu, {found(value)} trouvé", f"{where}{key}")
     limits.check(value, f"{where}{key}")
     return float(value)
 
@@ -121,6 +135,34 @@ def dates(table: dict[str, Any], key: str, where: str, most: int) -> tuple[dt.da
     return tuple(days)
 
 
+_DISPLAY_ROOT = re.compile(r"^(?:\\\\[^\\/]+[\\/][^\\/]+|//[^\\/]+/[^\\/]+|[A-Za-z]:(?:[\\/]|$)|/)")
+
+
+def display_root(table: dict[str, Any], key: str, where: str) -> str | None:
+    """The workspace folder as agents reach it: a share (``\\\\srv\\qualite``), a drive
+    (``S:\\Qualité``) or an absolute POSIX path; trailing separators dropped."""
+    value = typed(table, key, str, where)
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        raise ConfigError(
+            "chemin vide : indiquez le dossier de l'espace de travail tel que les agents "
+            "l'ouvrent (par exemple \\\\srv-pref\\qualite ou S:\\Qualité), ou retirez la clé",
+            f"{where}{key}",
+        )
+    if not _DISPLAY_ROOT.match(text):
+        raise ConfigError(
+            f"« {text} » n'est pas un chemin complet : indiquez un partage "
+            "(\\\\srv-pref\\qualite), un lecteur (S:\\Qualité) ou un chemin commençant par /",
+            f"{where}{key}",
+        )
+    stripped = text.rstrip("\\/")
+    if not stripped:
+        return "/"
+    return stripped + "\\" if re.fullmatch(r"[A-Za-z]:", stripped) else stripped
+
+
 def env_name(table: dict[str, Any], key: str, where: str) -> str | None:
     value = typed(table, key, str, where)
     if value is not None and not _ENV_NAME.match(value):
@@ -150,7 +192,7 @@ def clock_time(value: Any, key: str) -> dt.time:
         return value.replace(second=0, microsecond=0)
     m = _TIME.match(value.strip()) if isinstance(value, str) else None
     if m is None:
-        raise ConfigError(f"heure attendue sous la forme HH:MM (par exemple \"08:30\"), « {value!r} » trouvé", key)  # fmt: skip
+        raise ConfigError(f"heure attendue sous la forme HH:MM (par exemple \"08:30\"), {f'« {value} »' if isinstance(value, str) else found(value)} trouvé", key)  # fmt: skip
     return dt.time(int(m.group(1)), int(m.group(2)))
 
 
@@ -175,6 +217,14 @@ _TOML_REASONS = (
     (r"Invalid date or datetime", "date invalide (AAAA-MM-JJ)"),
     (r"Expected newline or end of document after a statement",
      "fin de ligne attendue (une seule clé par ligne ; une date s'écrit AAAA-MM-JJ)"),
+    (r"Illegal character .*", "caractère invisible interdit dans un texte (tabulation ou "
+     "caractère de contrôle copié d'ailleurs) : retirez-le"),
+    (r"Found invalid character .*", "caractère inattendu à cet endroit"),
+    (r"Expected .*", "signe attendu manquant (guillemet, crochet ou accolade fermant ?)"),
+    (r"Cannot mutate immutable namespace .*|Cannot redefine namespace .*",
+     "section ou clé déjà définie plus haut"),
+    (r"Escaped character is not a Unicode scalar value|Invalid hex value",
+     "code \\u ou \\U mal écrit dans un texte (écrivez un chemin Windows entre apostrophes)"),
 )  # fmt: skip
 
 

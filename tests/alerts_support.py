@@ -73,12 +73,17 @@ CORRESPONDANTS = [
 
 
 def config_text(
-    smtp_port: int | None, alerts: str = "", smtp: str = "", lead: str | None = CLAIRE
+    smtp_port: int | None,
+    alerts: str = "",
+    smtp: str = "",
+    lead: str | None = CLAIRE,
+    workspace: str = "",
 ) -> str:
     lead_line = f'quality_lead = "{lead}"' if lead else ""
     text = f"""
 [workspace]
 state_dir = "etat"
+{workspace}
 
 [alerts]
 sender = "{SENDER}"
@@ -113,6 +118,7 @@ def make_alerts_workspace(
     alerts: str = "",
     smtp: str = "",
     lead: str | None = CLAIRE,
+    workspace: str = "",
 ) -> Path:
     """Write the workbooks and ``qep-sync.toml``; return the config's path."""
     (directory / "services").mkdir(parents=True, exist_ok=True)
@@ -126,7 +132,7 @@ def make_alerts_workspace(
         {"Correspondants": correspondants or CORRESPONDANTS},
     )
     path = directory / "qep-sync.toml"
-    path.write_text(config_text(smtp_port, alerts, smtp, lead), encoding="utf-8")
+    path.write_text(config_text(smtp_port, alerts, smtp, lead, workspace), encoding="utf-8")
     return path
 
 

@@ -23,8 +23,18 @@ What it answers (paths as on Google's hosts, all on one local port):
   mergeCells, unmergeCells, setDataValidation (stored, not enforced), autoResizeDimensions
   (no-op); applied atomically), ``values:batchGet``, ``values:batchUpdate``,
   ``values:batchClear``, ``GET|PUT values/{range}``, ``POST values/{range}:clear``.
-- ``/drive/v3/files``: create a spreadsheet (POST), its name and times (GET), delete (DELETE),
-  enough for gspread's ``Client.create`` and ``Spreadsheet.get_lastUpdateTime``.
+- ``/drive/v3/files``: create a spreadsheet (POST), delete (DELETE), and ``GET
+  /drive/v3/files/{id}`` (``files.get``: kind, id, name, mimeType, createdTime, modifiedTime,
+  ``fields`` honoured, as ``fields=modifiedTime`` gives ``{"modifiedTime": "...Z"}``), enough
+  for gspread's ``Client.create`` and ``Spreadsheet.get_lastUpdateTime``. Drive errors have
+  Drive's shape (an ``errors`` list with ``domain`` and ``reason``): 404 ``notFound`` for an
+  unknown file or one not shared with the account, 403 ``insufficientPermissions`` without a
+  Drive scope (``drive.metadata.readonly`` is enough to read), 403 ``accessNotConfigured`` for
+  every Drive call when ``drive_enabled`` is False (the API not enabled in the project).
+  A spreadsheet's modifiedTime is set to ``clock()`` (UTC now unless a test replaces it) by
+  every change: API writes (values and spreadsheets batchUpdate, clears...) and the
+  people-editing helpers below; ``set_modified`` sets it as a person's edit in the browser
+  would, ``modified_time`` reads it.
 - Any other request kind answers 501 UNIMPLEMENTED; unknown paths answer Google's HTML 404.
 
 Cells hold Python values: ``str``, ``int``/``float``, ``bool``, a formula ``{"formula": "=..."}``
@@ -179,13 +189,56 @@ SPREADSHEET_THEME = {
 
 
 class ApiError(Exception):
-    """An error answer in Google's format (raised inside request handling)."""
+    """An error answer in Google's format (raised inside request handling).
 
-    def __init__(self, code: int, message: str | None = None, *, details: list[Any] | None = None):
+    ``errors``: Drive's per-error list (``domain``, ``reason``...); ``status``: whether the answer
+    names the canonical status (Sheets and Google's front end do; Drive's own errors do not).
+    """
+
+    def __init__(
+        self,
+        code: int,
+        message: str | None = None,
+        *,
+        details: list[Any] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        status: bool = True,
+    ):
         super().__init__(message)
         self.code = code
         self.message = message if message is not None else STATUS_MESSAGES.get(code, "Error")
         self.details = details
+        self.errors = errors
+        self.status = status
+
+
+#: Drive's ``reason`` for an error status, when nothing more precise is known.
+DRIVE_REASONS = {400: "badRequest", 401: "authError", 403: "forbidden", 404: "notFound",
+                 429: "rateLimitExceeded", 500: "backendError", 502: "backendError",
+                 503: "backendError", 504: "backendError"}  # fmt: skip
+
+
+def drive_error(
+    code: int,
+    message: str | None = None,
+    *,
+    reason: str | None = None,
+    domain: str = "global",
+    item_message: str | None = None,
+    location: tuple[str, str] | None = None,
+    status: bool = False,
+    details: list[Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> ApiError:
+    """An error as Drive v3 answers it: ``{"error": {"code", "message", "errors": [{"message",
+    "domain", "reason"[, "location", "locationType"]}]}}`` (Google's "Resolve errors" guide)."""
+    text = message if message is not None else STATUS_MESSAGES.get(code, "Error")
+    item: dict[str, Any] = {"message": item_message or text, "domain": domain,
+                            "reason": reason or DRIVE_REASONS.get(code, "backendError")}  # fmt: skip
+    if location:
+        item["location"], item["locationType"] = location
+    item.update(extra or {})
+    return ApiError(code, text, details=details, errors=[item], status=status)
 
 
 class LoggedRequest(NamedTuple):
@@ -937,9 +990,16 @@ def _trim_grid(data: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- the server
 
 
-def _now_rfc3339() -> str:
-    now = dt.datetime.now(dt.UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+def rfc3339(moment: dt.datetime) -> str:
+    """An aware datetime as Drive writes times: UTC, milliseconds, ``Z`` (2026-11-02T09:15:30.123Z)."""
+    if moment.tzinfo is None:
+        raise ValueError("an aware datetime is needed (Drive times are UTC)")
+    utc = moment.astimezone(dt.UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _b64decode(text: str) -> bytes:
@@ -1068,6 +1128,10 @@ class SheetsServer:
         self.counts: Counter[str] = Counter()
         self.errors: list[str] = []  # tracebacks of server-side bugs and failing hooks
         self.token_lifetime = 3599
+        #: The server's clock (aware): Drive's modifiedTime of every change; tests may replace it.
+        self.clock: Callable[[], dt.datetime] = _utc_now
+        #: False: the Drive API is not enabled in the caller's project (every Drive call 403s).
+        self.drive_enabled = True
 
     # ------------------------------------------------------------ lifecycle
 
@@ -1161,7 +1225,7 @@ class SheetsServer:
             raise ValueError(f"access must be writer, reader or none, not {access!r}")
         loc = locale or self.locale
         book = _Book(spreadsheet_id, title, loc, time_zone or self.time_zone, [], access)
-        book.created = book.modified = _now_rfc3339()
+        book.created = book.modified = self._stamp()
         for index, (name, rows) in enumerate(sheets.items()):
             width = max((len(r) for r in rows), default=0)
             n_rows, n_cols = (grid or {}).get(name, (max(DEFAULT_ROWS, len(rows)), max(26, width)))
@@ -1263,6 +1327,12 @@ class SheetsServer:
             sheet = self._sheet(self._book(spreadsheet_id), title)
             return [a1_rect(*m) for m in sheet.merges]
 
+    def modified_time(self, spreadsheet_id: str) -> dt.datetime:
+        """The spreadsheet's Drive modifiedTime (aware, UTC, to the millisecond)."""
+        with self._lock:
+            text = self._book(spreadsheet_id).modified
+        return dt.datetime.fromisoformat(text)
+
     def count(self, kind: str) -> int:
         return self.counts[kind]
 
@@ -1304,7 +1374,7 @@ class SheetsServer:
                 cell.note = note or None
             if cell.empty():
                 del sheet.cells[(r, c)]
-            book.modified = _now_rfc3339()
+            self._touch(book)
 
     def set_values(self, spreadsheet_id: str, title: str, a1: str, rows: list[list[Any]]) -> None:
         """``set_cell`` for a block of rows starting at ``a1``."""
@@ -1324,14 +1394,14 @@ class SheetsServer:
             book = self._book(spreadsheet_id)
             sheet = self._sheet(book, title)
             self._insert_dim(sheet, 0, at - 1, n, inherit_before=at > 1)
-            book.modified = _now_rfc3339()
+            self._touch(book)
 
     def delete_rows(self, spreadsheet_id: str, title: str, at: int, n: int = 1) -> None:
         """Delete rows ``at``..``at+n-1`` (1-based)."""
         with self._lock:
             book = self._book(spreadsheet_id)
             self._delete_dim(self._sheet(book, title), 0, at - 1, at - 1 + n)
-            book.modified = _now_rfc3339()
+            self._touch(book)
 
     def insert_columns(self, spreadsheet_id: str, title: str, at: int | str, n: int = 1) -> None:
         """Insert ``n`` empty columns before column ``at`` (0-based index or letters)."""
@@ -1339,14 +1409,14 @@ class SheetsServer:
             book = self._book(spreadsheet_id)
             col = self._col(at)
             self._insert_dim(self._sheet(book, title), 1, col, n, inherit_before=col > 0)
-            book.modified = _now_rfc3339()
+            self._touch(book)
 
     def delete_columns(self, spreadsheet_id: str, title: str, at: int | str, n: int = 1) -> None:
         with self._lock:
             book = self._book(spreadsheet_id)
             col = self._col(at)
             self._delete_dim(self._sheet(book, title), 1, col, col + n)
-            book.modified = _now_rfc3339()
+            self._touch(book)
 
     def sort_rows(
         self,
@@ -1397,13 +1467,13 @@ class SheetsServer:
                 for c, cell in by_row.get(old_r, {}).items():
                     cells[(new_r, c)] = cell
             sheet.cells = cells
-            book.modified = _now_rfc3339()
+            self._touch(book)
 
     def rename_sheet(self, spreadsheet_id: str, title: str, new_title: str) -> None:
         with self._lock:
             book = self._book(spreadsheet_id)
             self._sheet(book, title).title = new_title
-            book.modified = _now_rfc3339()
+            self._touch(book)
 
     def add_sheet(self, spreadsheet_id: str, title: str, rows: list[list[Any]]) -> None:
         """Add a tab (at the end) with these rows."""
@@ -1414,6 +1484,7 @@ class SheetsServer:
                 self._new_sheet_id(book), title, max(DEFAULT_ROWS, len(rows)), max(26, width)
             )
             book.sheets.append(sheet)
+            self._touch(book)
             for r, row in enumerate(rows):
                 for c, value in enumerate(row):
                     if value not in (None, ""):
@@ -1423,6 +1494,13 @@ class SheetsServer:
         with self._lock:
             book = self._book(spreadsheet_id)
             book.sheets.remove(self._sheet(book, title))
+            self._touch(book)
+
+    def set_modified(self, spreadsheet_id: str, when: dt.datetime) -> None:
+        """Set the spreadsheet's Drive modifiedTime (aware), as a person's edit in the browser
+        would; every later change (``set_cell``..., an API write) sets it to ``clock()``."""
+        with self._lock:
+            self._book(spreadsheet_id).modified = rfc3339(when)
 
     # ------------------------------------------------------------ faults and hooks
 
@@ -1702,7 +1780,7 @@ class SheetsServer:
                     )
                 return route(method, path, query, body, headers)
         except ApiError as exc:
-            return self._error(exc)
+            return self._error(exc, kind)
         except Exception:
             self.errors.append(traceback.format_exc())
             return self._error(ApiError(500))
@@ -1736,9 +1814,10 @@ class SheetsServer:
                 exc = ApiError(status)
                 if status == 429:
                     what = "Read" if kind in READ_KINDS else "Write"
+                    service = "drive" if kind == "drive" else "sheets"
                     exc.message = (
                         f"Quota exceeded for quota metric '{what} requests' and limit '{what} "
-                        f"requests per minute per user' of service 'sheets.googleapis.com' for "
+                        f"requests per minute per user' of service '{service}.googleapis.com' for "
                         f"consumer 'project_number:000000000000'."
                     )
                     exc.details = [
@@ -1747,15 +1826,15 @@ class SheetsServer:
                             "reason": "RATE_LIMIT_EXCEEDED",
                             "domain": "googleapis.com",
                             "metadata": {
-                                "service": "sheets.googleapis.com",
-                                "quota_metric": f"sheets.googleapis.com/{what.lower()}_requests",
+                                "service": f"{service}.googleapis.com",
+                                "quota_metric": f"{service}.googleapis.com/{what.lower()}_requests",
                                 "quota_limit_value": "60",
                                 "consumer": "projects/000000000000",
                                 "quota_limit": f"{what}RequestsPerMinutePerUser",
                             },
                         }
                     ]
-                _, _, payload = self._error(exc)
+                _, _, payload = self._error(exc, kind)
         elif isinstance(fault.body, dict | list):
             payload = json.dumps(fault.body).encode()
         else:
@@ -1771,12 +1850,15 @@ class SheetsServer:
         payload = json.dumps(obj, ensure_ascii=False, indent=2).encode("utf-8")
         return status, {"Content-Type": "application/json; charset=UTF-8"}, payload
 
-    def _error(self, exc: ApiError) -> tuple[int, dict[str, str], bytes]:
-        error: dict[str, Any] = {
-            "code": exc.code,
-            "message": exc.message,
-            "status": STATUS_NAMES.get(exc.code, "UNKNOWN"),
-        }
+    def _error(self, exc: ApiError, kind: str = "") -> tuple[int, dict[str, str], bytes]:
+        error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+        errors = exc.errors
+        if errors is None and kind == "drive":  # Drive answers always carry their errors list
+            errors = drive_error(exc.code, exc.message).errors
+        if errors is not None:
+            error["errors"] = errors
+        if exc.status:
+            error["status"] = STATUS_NAMES.get(exc.code, "UNKNOWN")
         if exc.details:
             error["details"] = exc.details
         status, headers, payload = self._json({"error": error}, exc.code)
@@ -1902,13 +1984,40 @@ class SheetsServer:
         if not token.scopes & allowed:
             raise ApiError(403, "Request had insufficient authentication scopes.")
 
-    def _drive_scopes(self, headers: dict[str, str], write: bool) -> None:
+    def _drive_scopes(self, headers: dict[str, str], write: bool, method: str) -> None:
         if not self.require_auth:
             return
         auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
         token = self._tokens.get(auth[7:].strip())
         if token and not token.scopes & (DRIVE_RW if write else DRIVE_RO):
-            raise ApiError(403, "Request had insufficient authentication scopes.")
+            info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "domain": "googleapis.com",
+                    "metadata": {"service": "drive.googleapis.com",
+                                 "method": f"com.google.apps.drive.v3.DriveFiles.{method}"}}  # fmt: skip
+            raise drive_error(
+                403, "Request had insufficient authentication scopes.",
+                reason="insufficientPermissions", item_message="Insufficient Permission",
+                status=True, details=[info],
+            )  # fmt: skip
+
+    @staticmethod
+    def _drive_disabled() -> ApiError:
+        """What Google answers when the Drive API is not enabled in the caller's project."""
+        project = "000000000000"
+        message = (
+            f"Google Drive API has not been used in project {project} before or it is disabled. "
+            f"Enable it by visiting https://console.developers.google.com/apis/api/"
+            f"drive.googleapis.com/overview?project={project} then retry. If you enabled this "
+            f"API recently, wait a few minutes for the action to propagate to our systems and "
+            f"retry."
+        )
+        info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED",
+                "domain": "googleapis.com",
+                "metadata": {"service": "drive.googleapis.com", "consumer": f"projects/{project}"}}  # fmt: skip
+        return drive_error(
+            403, message, reason="accessNotConfigured", domain="usageLimits", status=True,
+            details=[info], extra={"extendedHelp": "https://console.developers.google.com"},
+        )  # fmt: skip
 
     def _with_book(self, sid: str, kind: str, fn: Callable[..., Any], *extra: Any) -> Any:
         def call(method: str, path: str, query: Any, body: bytes, headers: Any) -> Any:
@@ -2091,8 +2200,12 @@ class SheetsServer:
 
     # ------------------------------------------------------------ API: writing values
 
+    def _stamp(self) -> str:
+        return rfc3339(self.clock())
+
     def _touch(self, book: _Book) -> None:
-        book.modified = _now_rfc3339()
+        """The spreadsheet changed: Drive's modifiedTime becomes the server's clock."""
+        book.modified = self._stamp()
 
     @staticmethod
     def _body(body: bytes) -> dict[str, Any]:
@@ -2609,10 +2722,13 @@ class SheetsServer:
     def _drive_handler(self, method: str, file_id: str) -> Callable[..., Any] | None:
         def not_found() -> ApiError:
             message = f"File not found: {file_id}."
-            return ApiError(404, message)
+            return drive_error(404, message, location=("fileId", "parameter"))
 
         def handle(method_: str, path: str, query: Any, body: bytes, headers: Any) -> Any:
-            self._drive_scopes(headers, write=method != "GET")
+            if not self.drive_enabled:
+                raise self._drive_disabled()
+            name = {"GET": "Get", "POST": "Create", "DELETE": "Delete"}[method]
+            self._drive_scopes(headers, write=method != "GET", method=name)
             if method == "POST" and not file_id:
                 payload = self._body(body)
                 mime = payload.get("mimeType", SPREADSHEET_MIME)
@@ -2644,9 +2760,10 @@ class SheetsServer:
                 return self._json(out)
             if method == "DELETE":
                 if book.access != "writer":
-                    raise ApiError(
-                        403, "The user does not have sufficient permissions for this file."
-                    )
+                    raise drive_error(
+                        403, "The user does not have sufficient permissions for this file.",
+                        reason="insufficientFilePermissions",
+                    )  # fmt: skip
                 del self._books[file_id]
                 return 204, {"Content-Type": "text/html"}, b""
             raise ApiError(501, f"Drive {method} is not implemented by the local test server")
@@ -2675,11 +2792,13 @@ __all__ = [
     "a1_rect",
     "column_index",
     "column_letter",
+    "drive_error",
     "format_date",
     "format_number",
     "from_serial",
     "iter_cells",
     "parse_cell",
     "quote_title",
+    "rfc3339",
     "to_serial",
 ]

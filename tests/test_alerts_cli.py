@@ -23,7 +23,7 @@ def test_dry_run_shows_who_would_get_what_and_writes_nothing(tmp_path: Path) -> 
     assert code == 0
     assert "Simulation des relances du jeudi 26 novembre 2026 — 5 courriels à envoyer" in out
     assert f"→ {ALICE} (Alice Martin)" in out
-    assert "[Qualité] 1 à venir — Bureau de l'admission au séjour" in out
+    assert "[Qualité] BAS : 1 à venir" in out
     assert "• Échéance proche · A1 – Afficher les horaires" in out
     assert server.recorder.messages == [] and server.connections == 0
     assert not (tmp_path / "etat").exists() and not (tmp_path / "outbox").exists()
@@ -46,6 +46,8 @@ def test_json_format_has_stable_keys(tmp_path: Path) -> None:
         "step": "2026-12-01/J-7", "service": "BAS", "title": "A1 – Afficher les horaires",
         "status": "Échéance proche", "due": "2026-12-01", "days": 5, "source": "BAS.xlsx",
         "sheet": "Plan d'actions", "row": 2, "cell": None, "url": None,
+        "path": str(tmp_path / "services" / "BAS.xlsx"),
+        "link": (tmp_path / "services" / "BAS.xlsx").as_uri(), "escalated": False,
     }  # fmt: skip
 
 

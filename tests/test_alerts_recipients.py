@@ -65,7 +65,7 @@ def test_the_lead_responsible_for_an_item_gets_it_as_hers_in_one_message(tmp_pat
     sent = _send(make_alerts_workspace(tmp_path, None, plan=plan))
     assert len(sent.to(CLAIRE)) == 1
     text = sent.text(sent.to(CLAIRE)[0])
-    own, copies = text.split("== Copie : relances envoyées ==")
+    own, copies = text.split("== Copie : relances envoyées (4) ==")
     assert "A8 – Charte" in own and "A8 – Charte" not in copies
     assert "A1 – Afficher les horaires" in copies
 
@@ -74,8 +74,8 @@ def test_an_item_with_nobody_to_send_it_to_goes_to_the_quality_lead(tmp_path: Pa
     correspondants = [CORRESPONDANTS[0], CORRESPONDANTS[3]]  # BAS has no correspondent now
     sent = _send(make_alerts_workspace(tmp_path, None, correspondants=correspondants))
     text = sent.text(sent.to(CLAIRE)[0])
-    assert "== Sans destinataire ==" in text
-    assert "A2 – Réviser le courrier type" in text.split("== Sans destinataire ==")[1]
+    assert "== Sans destinataire (2) ==" in text
+    assert "A2 – Réviser le courrier type" in text.split("== Sans destinataire (2) ==")[1]
     assert sent.to(SEBASTIEN) == [] and len(sent.to(ALICE)) == 1
 
 
@@ -88,12 +88,21 @@ def test_with_no_lead_at_all_an_unroutable_item_is_a_finding_not_a_crash(tmp_pat
     assert {o.digest.to.email for o in run.outcomes} == {ALICE, "benoit.perrin@doubs.gouv.fr"}
 
 
-def test_the_leads_copy_shows_thirty_items_per_group_and_counts_the_rest(tmp_path: Path) -> None:
-    many = [[f"M{i:02}", f"Action {i}", None, "Alice Martin", ALICE, TODAY - DAY, "En cours", None]
-            for i in range(35)]  # fmt: skip
+def test_the_leads_digest_shows_twenty_items_per_section_the_total_and_the_workbook(
+    tmp_path: Path,
+) -> None:
+    many = [[f"M{i:02}", f"Action {i}", None, "Alice Martin", ALICE, TODAY - (i + 1) * DAY,
+             "En cours", None] for i in range(35)]  # fmt: skip
     sent = _send(make_alerts_workspace(tmp_path, None, plan=[plan_rows()[0], *many]))
-    copy = sent.text(sent.to(CLAIRE)[0])
-    assert "Actions du plan d'actions (35)" in copy
-    assert copy.count("Envoyé à : Alice Martin") == 30
-    assert "… et 5 autres" in copy
+    lead = sent.to(CLAIRE)[0]
+    copy = sent.text(lead)
+    assert "== Copie : relances envoyées (36) ==" in copy  # 35 actions and the late letter
+    assert copy.count("Envoyé à : ") == 20
+    assert "M34 – Action 34" in copy and "M15 – Action 15" in copy  # the most overdue first
+    assert "M14 – Action 14" not in copy  # 15 days late: past the twenty shown
+    consolidated = tmp_path / "Consolidation qualité.xlsx"
+    assert (f"… et 16 autres, moins urgents : la feuille « Échéances » du classeur consolidé "
+            f"les donne tous ({consolidated}).") in copy  # fmt: skip
+    html = lead.get_body(("html",)).get_content()
+    assert f'href="{consolidated.as_uri()}"' in html  # file:///…/Consolidation%20qualit%C3%A9.xlsx
     assert sent.text(sent.to(ALICE)[0]).count("– Action ") == 35  # her own digest lists all

@@ -69,7 +69,7 @@ def test_each_recipient_gets_exactly_its_items(tmp_path: Path) -> None:
     assert "Courriel – 2026-001 – Titre de séjour étudiant" in sebastien
     assert "A1 –" not in sebastien and "2026-002" not in sebastien  # answered letter: nothing
     karine = rec.to(KARINE)[0].part("plain")  # the head of service: only what is 15+ days late
-    assert "Retards signalés au chef de service" in karine
+    assert "Retards dans votre service" in karine and "chef" not in karine
     assert "A2 – Réviser le courrier type" in karine and "2026-001" not in karine
 
 
@@ -80,11 +80,9 @@ def test_the_quality_lead_gets_one_copy_digest_naming_who_got_what(tmp_path: Pat
     copies = server.recorder.to(CLAIRE)
     assert len(copies) == 1
     lead = copies[0]
-    assert lead.message["Subject"] == (
-        "[Qualité] copie de 4 relances — Bureau de l'admission au séjour"
-    )
+    assert lead.message["Subject"] == "[Qualité] BAS : 4 en copie"
     text = lead.part("plain")
-    assert "Copie : relances envoyées" in text
+    assert "Copie : relances envoyées (4)" in text
     assert "Envoyé à : Alice Martin" in text and "Envoyé à : Sébastien Bernard" in text
 
 
@@ -93,12 +91,8 @@ def test_subject_says_what_is_inside(tmp_path: Path) -> None:
         config = load(make_alerts_workspace(tmp_path, server.port))
         run_alerts(config, TODAY, dry_run=False, now=now_on(TODAY))
     rec = server.recorder
-    assert rec.to(SEBASTIEN)[0].message["Subject"] == (
-        "[Qualité] 2 échéances dépassées — Bureau de l'admission au séjour"
-    )
-    assert rec.to(ALICE)[0].message["Subject"] == (
-        "[Qualité] 1 à venir — Bureau de l'admission au séjour"
-    )
+    assert rec.to(SEBASTIEN)[0].message["Subject"] == "[Qualité] BAS : 2 en retard"
+    assert rec.to(ALICE)[0].message["Subject"] == "[Qualité] BAS : 1 à venir"
 
 
 def test_text_part_has_no_html_and_html_part_escapes_cell_text(tmp_path: Path) -> None:
@@ -108,7 +102,7 @@ def test_text_part_has_no_html_and_html_part_escapes_cell_text(tmp_path: Path) -
     alice = server.recorder.to(ALICE)[0]
     assert alice.message.get_content_type() == "multipart/alternative"
     assert TAG.search(alice.part("plain")) is None
-    assert "<table" in alice.part("html")
+    assert "<h3" in alice.part("html") and "A1 – Afficher les horaires" in alice.part("html")
     benoit = server.recorder.to(BENOIT)[0]  # his action's text is « <script>… »
     html = benoit.part("html")
     assert "<script>" not in html
@@ -123,7 +117,7 @@ def test_french_accents_arrive_intact(tmp_path: Path) -> None:
     seb = server.recorder.to(SEBASTIEN)[0]
     assert seb.message["To"].addresses[0].display_name == "Sébastien Bernard"
     assert seb.message["From"].addresses[0].display_name == "Mission qualité"
-    assert "échéances dépassées" in seb.message["Subject"]
+    assert seb.message["Subject"] == "[Qualité] BAS : 2 en retard"
     text = seb.part("plain")
     assert "Bonjour Sébastien Bernard," in text
     assert "Date limite de réponse : 23 novembre 2026 (dépassée de 3 jours)" in text
@@ -184,7 +178,7 @@ def test_steps_progress_with_the_date_each_sent_once(tmp_path: Path) -> None:
             assert got == ([f"{due.isoformat()}/{step}"] if step else []), day
             assert len(server.recorder.to(ALICE)) == before + (1 if step else 0), day
     assert "1 à venir" in server.recorder.to(ALICE)[0].message["Subject"]
-    assert "1 échéance dépassée" in server.recorder.to(ALICE)[-1].message["Subject"]
+    assert "1 en retard" in server.recorder.to(ALICE)[-1].message["Subject"]
     told = [m for m in server.recorder.to(KARINE) if "B1 – Bilan annuel" in m.part("plain")]
     assert len(told) == 1 and now_on(dt.date(2027, 1, 18)) == told[0].message["Date"].datetime
 
@@ -303,9 +297,8 @@ def test_a_name_or_subject_from_a_cell_cannot_add_a_header(tmp_path: Path) -> No
     message = received[0].message
     assert message["Bcc"] is None and message["X-Injected"] is None
     assert "attaquant" not in " ".join(received[0].rcpt_tos)
-    assert message["Subject"] == (
-        "[Qualité] 1 échéance dépassée — Pôle accueil Bcc: victime@attaquant.example"
-    )
+    subject = message["Subject"]  # the service a cell names may reach it: on one line
+    assert subject.startswith("[Qualité] ") and not {"\r", "\n"} & set(subject)
     assert message["To"].addresses[0].display_name == "Jean Bcc: autre@attaquant.example"
     raw_headers = received[0].data.split(b"\r\n\r\n", 1)[0]
     assert not re.search(rb"(?im)^(bcc|x-injected):", raw_headers)

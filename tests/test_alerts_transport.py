@@ -164,3 +164,14 @@ def test_tls_checks_the_server_certificate(
         path.write_text(text, encoding="utf-8")
         run = run_alerts(load(path), TODAY, dry_run=False, now=now_on(TODAY))
     assert run.count("sent") == 5 and len(server.recorder.messages) == 5
+
+
+def test_the_outbox_names_and_dates_messages_in_paris_time(tmp_path: Path) -> None:
+    path = make_alerts_workspace(tmp_path, None)
+    utc = dt.datetime(2026, 11, 26, 23, 30, tzinfo=dt.UTC)  # already the 27th in Paris
+    run_alerts(load(path), TODAY, dry_run=False, now=utc)
+    files = sorted((tmp_path / "outbox").glob("*.eml"))
+    assert files and all(f.name.startswith("20261127-003000-") for f in files)
+    message = message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert str(message["Date"]).endswith("+0100")
+    assert message["Date"].datetime == utc

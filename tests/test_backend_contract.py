@@ -1,5 +1,8 @@
-"""One contract, two backends: the same scenarios on an .xlsx file and on a Google Sheet.
+"""One contract, three backends: the same scenarios on an .xlsx file, on a LibreOffice .ods
+file and on a Google Sheet.
 
+The .ods is made by LibreOffice (``soffice --convert-to ods``), and so are a person's edits to
+it (LibreOffice saves the file); its side runs where LibreOffice is installed (always in CI).
 The Google Sheet lives on the local Sheets-API-compatible server (tests/sheets_server.py),
 reached by qep-sync's real path: a service-account key file named by an environment variable,
 its token_uri on the local server, gspread over HTTP, the base URL from the config.
@@ -16,6 +19,7 @@ import pytest
 import python_calamine
 from conftest import TODAY, make_workbook
 from gsheet_helpers import make_service_account_key
+from ods_workbooks import cache_dir, edit_with_libreoffice, needs_soffice, ods_from_rows
 from sheets_server import SheetsServer
 
 from qep_sync.config import Config, parse_config
@@ -115,6 +119,47 @@ class XlsxSide(Side):
             module.write_back = original
 
 
+class OdsSide(Side):
+    name = "ods"
+
+    def __init__(self, tmp_path: Path, cache: Path) -> None:
+        self.tmp_path, self.cache = tmp_path, cache
+        self.path = ods_from_rows(tmp_path / "BRCIE.ods", ROWS, cache)
+
+    def config(self) -> Config:
+        raw = {"sources": [{"service": "BRCIE", "name": "Bureau", "path": self.path.name}]}
+        return parse_config(raw, self.tmp_path)
+
+    def grid(self, sheet: str) -> list[list[Any]]:
+        book = python_calamine.CalamineWorkbook.from_path(str(self.path))
+        rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        return [[None if v == "" else v for v in r] for r in rows]
+
+    def insert_row_before_write(self, sheet: str, at: int) -> None:
+        # A person saves the file in LibreOffice between qep-sync's read and its write.
+        import qep_sync.backends.ods as ods
+
+        original = ods.write_back
+
+        def edit_then_write(*args: Any, **kwargs: Any) -> list[str]:
+            ods.write_back = original  # once: the person saves a single time
+            rows = {k: [list(r) for r in v] for k, v in ROWS.items()}
+            rows[sheet].insert(at - 1, ["A9", "Ligne insérée", dt.date(2027, 1, 1), "En cours"])
+            ods_from_rows(self.path, rows, self.cache)
+            return original(*args, **kwargs)
+
+        self._patch = (ods, original)
+        ods.write_back = edit_then_write  # type: ignore[assignment]
+
+    def type_cells(self, sheet: str, cells: dict[str, Any]) -> None:
+        edit_with_libreoffice(self.path, sheet, cells)
+
+    def undo(self) -> None:
+        if hasattr(self, "_patch"):
+            module, original = self._patch
+            module.write_back = original
+
+
 class SheetSide(Side):
     name = "gsheet"
 
@@ -158,12 +203,13 @@ class SheetSide(Side):
         pass
 
 
-@pytest.fixture(params=["xlsx", "gsheet"])
+@pytest.fixture(params=["xlsx", pytest.param("ods", marks=needs_soffice), "gsheet"])
 def side(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: Any) -> Iterator[Side]:
-    if request.param == "xlsx":
-        xlsx_side = XlsxSide(tmp_path)
-        yield xlsx_side
-        xlsx_side.undo()
+    if request.param in ("xlsx", "ods"):
+        file_side = (XlsxSide(tmp_path) if request.param == "xlsx"
+                     else OdsSide(tmp_path, cache_dir(request.config)))  # fmt: skip
+        yield file_side
+        file_side.undo()
         return
     with SheetsServer() as server:
         yield SheetSide(tmp_path, server, monkeypatch)
@@ -185,7 +231,7 @@ def _as_date(value: Any) -> dt.date | None:
     return None
 
 
-def test_check_reports_the_same_findings_on_both_backends(side: Side) -> None:
+def test_check_reports_the_same_findings_on_every_backend(side: Side) -> None:
     report = run_check(side.config(), TODAY).report
     assert not report.failed_sources
     found = {(f.sheet, f.cell, str(f.severity)) for f in report.findings}
@@ -242,7 +288,7 @@ def test_rows_inserted_between_read_and_write_get_no_misplaced_status(side: Side
     side.insert_row_before_write(PLAN, 5)
     run = run_sync(side.config(), TODAY)
     # A file is replaced whole, so it is skipped whole; a Google Sheet skips only that tab.
-    assert run.writes[0].status == ("skipped" if side.name == "xlsx" else "written")
+    assert run.writes[0].status == ("written" if side.name == "gsheet" else "skipped")
     warnings = [f.message for f in run.check.report.findings if f.severity == "warning"]
     assert any("nouvel essai au prochain" in w for w in warnings), warnings
     plan = side.grid(PLAN)

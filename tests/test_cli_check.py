@@ -71,7 +71,7 @@ def test_text_report_is_grouped_by_service_then_sheet(workspace: Path) -> None:
     result = check(workspace)
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        "Contrôle du 26/11/2026 — 2 sources, 3 erreurs, 1 avertissement",
+        "Contrôle du 26/11/2026 — 2 sources, 3 erreurs, 1 point d'attention",
         "",
         "BRCIE — Bureau de la réglementation (brcie.xlsx)",
         "  Plan d'actions (2 lignes) : aucune anomalie",
@@ -164,7 +164,7 @@ def test_exit_0_when_only_warnings(tmp_path: Path) -> None:
     book = warning_only(tmp_path / "plan.xlsx")
     result = invoke(["check", str(book), "--today", TODAY.isoformat()])
     assert result.exit_code == 0, result.output
-    assert "0 erreur, 1 avertissement" in result.stdout
+    assert "0 erreur, 1 point d'attention" in result.stdout
     assert "attention État : action « Fait » sans Date de réalisation" in result.stdout
 
 

@@ -171,7 +171,7 @@ def test_wrong_type_names_the_key_and_the_expected_type(workspace: Path) -> None
     error = config_error(workspace, '[rules]\necheance_proche_jours = "15"\n' + SOURCES)
     assert error.key == "rules.echeance_proche_jours"
     assert "nombre entier" in str(error)
-    assert "'15'" in str(error)
+    assert "le texte « 15 »" in str(error) and "'" not in str(error)  # no quotes in « »
 
 
 def test_boolean_is_not_accepted_as_a_number(workspace: Path) -> None:

@@ -191,7 +191,7 @@ DATES_367 = [dt.date(2026, 1, 1) + dt.timedelta(days=n) for n in range(367)]
         ({"google": {"max_backoff_seconds": 3601}},
          "google.max_backoff_seconds", "entre 0,01 et 3600 secondes, 3601 trouvé"),
         ({"google": {"backoff_seconds": "1 s"}}, "google.backoff_seconds",
-         "nombre de secondes attendu, « '1 s' » trouvé"),
+         "nombre de secondes attendu, le texte « 1 s » trouvé"),
         ({"alerts": {"max_messages": 0}}, "alerts.max_messages", "entre 1 et 10000 courriels, 0 trouvé"),
         ({"alerts": {"max_messages": 10_001}},
          "alerts.max_messages", "entre 1 et 10000 courriels, 10001 trouvé"),

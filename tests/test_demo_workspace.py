@@ -54,9 +54,10 @@ def test_check_finds_exactly_the_planted_anomalies(demo):
 def test_every_tracker_is_read_from_its_workbook(demo):
     _, _, run = demo
     sheets = {(s.source, sh.sheet, sh.tracker) for s in run.report.sources for sh in s.sheets}
-    for service in SERVICES:
-        assert (f"{service.code}.xlsx", "Délais", "courriers") in sheets
-        assert (f"{service.code}.xlsx", "Indicateurs", "indicateurs") in sheets
+    for service in SERVICES:  # one bureau keeps its trackers in LibreOffice (.ods)
+        assert (f"{service.code}{service.suffix}", "Délais", "courriers") in sheets
+        assert (f"{service.code}{service.suffix}", "Indicateurs", "indicateurs") in sheets
+    assert {s.suffix for s in SERVICES} == {".xlsx", ".ods"}
     for book in CENTRAL_BOOKS:
         assert (book.filename, run.specs[book.tracker].title, book.tracker) in sheets
     assert len(sheets) == 2 * len(SERVICES) + len(CENTRAL_BOOKS)
@@ -152,8 +153,9 @@ def test_cli_demo_prints_the_report_and_succeeds(tmp_path):
     assert result.exit_code == 0, result.output  # planted anomalies are findings, not failures
     errors = sum(1 for *_, s in planted_anomalies(dt.date(2026, 11, 26)) if s == "error")
     warnings = sum(1 for *_, s in planted_anomalies(dt.date(2026, 11, 26)) if s == "warning")
-    assert f"Contrôle du 26/11/2026 — 10 sources, {errors} erreurs, {warnings} avertissements" in (
-        result.output
+    assert (
+        f"Contrôle du 26/11/2026 — 10 sources, {errors} erreurs, {warnings} points d'attention"
+        in (result.output)
     )
     assert "« 31/02/2026 »" in result.output
     assert "jean.dupont@" in result.output

@@ -214,7 +214,7 @@ def test_the_example_config_is_valid_and_shows_every_service_setting(tmp_path: P
     text = (DEPLOY / "qep-sync.exemple.toml").read_text(encoding="utf-8")
     raw = tomllib.loads(text)
     for source in raw["sources"]:
-        path = tmp_path / source["xlsx"]
+        path = tmp_path / source["path"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"")  # only its existence is checked on load
     config = parse_config(raw, tmp_path, tmp_path / "qep-sync.toml")

@@ -11,6 +11,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -32,10 +33,37 @@ OUTSIDE = ("../" + "shared", "/work/" + "shared", "DESIGN" + ".md")
 OLD_CONTRACT = re.compile("DESIGN" + r" §")
 
 
-def _options(name: str) -> set[str]:
-    """The long options of a command, as its parameters declare them (--help aside)."""
+def _commands(name: str) -> list[tuple[list[str], click.Command]]:
+    """A command and, for a group (``specs``), each of its subcommands, with their words."""
     command = main.commands[name]
-    return {o for p in command.params for o in p.opts if o.startswith("--")} - {"--help"}
+    found = [([name], command)]
+    if isinstance(command, click.Group):
+        found += [([name, sub], c) for sub, c in command.commands.items()]
+    return found
+
+
+def _options(name: str) -> set[str]:
+    """The long options of a command (and of its subcommands), as their parameters declare
+    them; hidden ones (the refused ``serve --today``) and --help aside."""
+    return {
+        o
+        for _, command in _commands(name)
+        for p in command.params
+        if not getattr(p, "hidden", False)
+        for o in p.opts
+        if o.startswith("--")
+    } - {"--help"}
+
+
+def _help(name: str) -> str:
+    """The ``--help`` of a command, and of each of its subcommands."""
+    runner = CliRunner()
+    outputs = []
+    for words, _ in _commands(name):
+        result = runner.invoke(main, [*words, "--help"])
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    return "\n".join(outputs)
 
 
 def _sections() -> dict[str, str]:
@@ -88,13 +116,12 @@ def test_the_command_table_lists_exactly_the_commands_of_the_cli() -> None:
 
 
 def test_every_option_the_command_table_names_exists_in_the_help_of_its_command() -> None:
-    runner = CliRunner()
     for line in COMMANDES.splitlines():
         row = TABLE_ROW.match(line)
         if row is None:
             continue
         name = row.group(1)
-        help_text = runner.invoke(main, [name, "--help"]).output
+        help_text = _help(name)
         for option in OPTION.findall(line):
             assert option in help_text, f"{name} : {option} absent de --help"
 
@@ -105,14 +132,13 @@ def test_every_command_has_its_section() -> None:
 
 @pytest.mark.parametrize("name", sorted(main.commands))
 def test_the_section_of_a_command_names_exactly_the_options_of_its_help(name: str) -> None:
-    result = CliRunner().invoke(main, [name, "--help"])
-    assert result.exit_code == 0, result.output
+    output = _help(name)
     declared = _options(name)
     for option in declared:
-        assert option in result.output, f"{name} : {option} absent de --help"
+        assert option in output, f"{name} : {option} absent de --help"
     named = set(OPTION.findall(_sections()[name]))
     assert declared - named == set(), f"{name} : options absentes de docs/commandes.md"
-    unknown = {o for o in named - declared if o not in result.output}
+    unknown = {o for o in named - declared if o not in output}
     assert unknown == set(), f"{name} : options inconnues de --help"
 
 

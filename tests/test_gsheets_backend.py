@@ -7,23 +7,29 @@ token_uri, gspread, base URL from the config.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import logging
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 import python_calamine
+import requests
 from click.testing import CliRunner
 from conftest import TODAY
 from gsheet_helpers import CLIENT_EMAIL, make_service_account_key
 from sheets_server import SheetsServer
 
+from qep_sync.backends import gsheets
 from qep_sync.backends.gsheets import read_spreadsheet
 from qep_sync.cli import main
-from qep_sync.config import Config, Google, parse_config
+from qep_sync.config import Config, Google, load_config, parse_config
 from qep_sync.errors import SourceError
 from qep_sync.jobs.check import run_check
 from qep_sync.jobs.sync import run_sync
@@ -80,20 +86,22 @@ def test_calls_per_spreadsheet_do_not_grow_with_the_rows(
     assert first.writes[0].status == "written"
     assert server.kinds.count("metadata") == 1 and server.kinds.count("batchGet") == 2
     assert server.count("batchUpdate") == 1 and server.count("valuesBatchUpdate") == 0
-    assert api_calls(server) == 4  # read 2, re-check 1, one write adding the columns
+    assert server.count("drive") == 1  # the spreadsheet's modified time, once per read
+    assert api_calls(server) == 5  # read 3 (with Drive), re-check 1, one write adding columns
 
     server.reset_log()
     later = run_sync(config, TODAY + dt.timedelta(days=10))  # R1 now late: values only
     assert later.writes[0].status == "written"
     assert server.count("valuesBatchUpdate") == 1 and server.count("batchUpdate") == 0
-    assert api_calls(server) == 4
+    assert api_calls(server) == 5
     body = next(r.body for r in server.requests if r.path.endswith("values:batchUpdate"))
     assert body["valueInputOption"] == "RAW"  # never a formula
 
     server.reset_log()
     again = run_sync(config, TODAY + dt.timedelta(days=10))
     assert again.writes[0].status == "unchanged"
-    assert api_calls(server) == 2  # a sync with nothing to change makes no write call
+    assert api_calls(server) == 3  # a sync with nothing to change makes no write call
+    assert [k for k in server.kinds if k != "token"] == ["metadata", "batchGet", "drive"]
 
 
 def test_new_columns_get_the_header_style_and_a_date_format(
@@ -225,6 +233,165 @@ def test_base_url_can_come_from_the_environment(
            "google": {"credentials_env": KEY_ENV}}  # fmt: skip
     report = run_check(parse_config(raw, tmp_path), TODAY).report
     assert report.sources[0].error is None and report.sources[0].sheets[0].rows == 4
+    assert server.count("drive") == 1  # Drive goes to the same base as Sheets
+
+
+# ---------------------------------------------------------------- the spreadsheet's modified time
+
+EDITED = dt.datetime(2026, 11, 2, 9, 15, 30, 123000, tzinfo=dt.UTC)
+
+
+def _google(server: SheetsServer, **options: Any) -> Google:
+    settings: dict[str, Any] = {"backoff_seconds": 0.01, "max_backoff_seconds": 0.05, **options}
+    return Google(credentials_env=KEY_ENV, api_base=server.url, **settings)
+
+
+def test_last_change_is_the_spreadsheets_own_modified_time(server: SheetsServer) -> None:
+    server.add_spreadsheet(KEY, "Délais", {"Délais": letters(3)})
+    server.set_modified(KEY, EDITED)  # her last edit in the browser
+    server.reset_log()
+    data = read_spreadsheet(KEY, "Délais BRCIE", _google(server))
+    moment = data.last_change()
+    assert moment == EDITED == server.modified_time(KEY)
+    assert moment is not None and moment.utcoffset() == dt.timedelta(0)
+    drive = [r for r, k in zip(server.requests, server.kinds, strict=True) if k == "drive"]
+    assert [(r.method, r.path) for r in drive] == [("GET", f"/drive/v3/files/{KEY}")]
+    assert drive[0].query == {"fields": ["modifiedTime"], "supportsAllDrives": ["true"]}
+    assert data.calls == 3 == data.calls_before_write  # metadata, values, Drive: one counter
+    token = server.requests[server.kinds.index("token")].body["assertion"].split(".")[1]
+    scopes = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["scope"]
+    assert "https://www.googleapis.com/auth/drive.metadata.readonly" in scopes.split()
+
+
+def test_a_write_by_qep_sync_moves_the_modified_time(server: SheetsServer, tmp_path: Path) -> None:
+    server.add_spreadsheet(KEY, "Délais BRCIE", {"Délais": letters(5)})
+    server.set_modified(KEY, EDITED)
+    wrote = dt.datetime(2026, 11, 26, 7, 30, tzinfo=dt.UTC)
+    server.clock = lambda: wrote
+    run = run_sync(google_config(server, tmp_path), TODAY)
+    assert run.check.sources[0].book is not None
+    assert run.check.sources[0].book.last_change() == EDITED  # as read, before the write
+    assert run.writes[0].status == "written" and server.modified_time(KEY) == wrote
+    again = read_spreadsheet(KEY, "Délais BRCIE", _google(server))
+    assert again.last_change() == wrote
+
+
+def test_the_consolidation_shows_a_persons_edit_not_qep_syncs_write(
+    server: SheetsServer, tmp_path: Path
+) -> None:
+    """docs/contract.md §4: a Google Sheet's last change by a person comes from Drive."""
+    server.add_spreadsheet(KEY, "Délais BRCIE", {"Délais": letters(5)})
+    server.set_modified(KEY, EDITED)
+    path = tmp_path / "qep-sync.toml"
+    path.write_text(
+        f'[[sources]]\nservice = "BRCIE"\nname = "Bureau"\ngsheet = "{KEY}"\n'
+        f'[google]\ncredentials_env = "{KEY_ENV}"\napi_base = "{server.url}"\n',
+        encoding="utf-8",
+    )
+
+    def shown() -> object:
+        config = load_config(path)
+        run = run_sync(config, TODAY)
+        assert run.consolidated is not None and run.consolidated.status == "written"
+        assert config.consolidated is not None
+        ws = openpyxl.load_workbook(config.consolidated)["Synthèse"]
+        header = [c.value for c in ws[3]]
+        return ws.cell(4, header.index("Dernière modification par une personne") + 1).value
+
+    def wall_clock(moment: dt.datetime) -> dt.datetime:
+        return moment.astimezone(ZoneInfo("Europe/Paris")).replace(tzinfo=None, microsecond=0)
+
+    assert shown() == wall_clock(EDITED)  # the first sync writes the owned columns...
+    assert server.modified_time(KEY) > EDITED
+    assert shown() == wall_clock(EDITED)  # ...and that write is not a person's change
+    server.set_cell(KEY, "Délais", "D2", TODAY)  # she answers C1 in her browser
+    assert shown() == wall_clock(server.modified_time(KEY))
+
+
+@pytest.mark.parametrize("failure", ["drive-disabled", "no-drive-scope", "404", "timeout"])
+def test_drive_failing_leaves_the_read_working_and_the_time_unknown(
+    server: SheetsServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    failure: str,
+) -> None:
+    server.add_spreadsheet(KEY, "Délais", {"Délais": letters(3)})
+    options: dict[str, Any] = {}
+    if failure == "drive-disabled":
+        server.drive_enabled = False  # the Drive API not enabled in the project: 403
+    elif failure == "no-drive-scope":
+        monkeypatch.setattr(gsheets, "SCOPES", ["https://www.googleapis.com/auth/spreadsheets"])
+    elif failure == "404":
+        server.fail_next("drive", 404)
+    else:
+        server.fail_next("drive", None, delay=1.0, times=3)
+        options = {"timeout_seconds": 0.3, "max_retries": 1}
+    server.reset_log()
+    with caplog.at_level(logging.DEBUG, logger="qep_sync"):
+        data = read_spreadsheet(KEY, "Délais BRCIE", _google(server, **options))
+    assert data.sheets[0].rows[0] == HEADER and data.last_change() is None
+    assert server.count("drive") == (2 if failure == "timeout" else 1)  # 403/404: no retry
+    assert data.calls == 2 + server.count("drive")
+    lines = [r for r in caplog.records if "date de dernière modification inconnue" in r.message]
+    assert len(lines) == 1 and lines[0].levelno == logging.WARNING
+    assert lines[0].message.startswith("Délais BRCIE : ") and lines[0].exc_info is None
+    expected = {"drive-disabled": "n'est pas activée dans le projet du compte de service (403)",
+                "no-drive-scope": "pas la portée Drive demandée (403)",
+                "404": "fichier introuvable (404)", "timeout": "délai dépassé"}[failure]  # fmt: skip
+    assert expected in lines[0].message
+    assert "ya29" not in caplog.text and "PRIVATE KEY" not in caplog.text
+    report = run_check(google_config(server, tmp_path, **options), TODAY).report
+    assert report.sources[0].error is None and report.sources[0].sheets[0].rows == 4
+
+
+def test_drive_503_is_retried_as_asked_by_retry_after(server: SheetsServer) -> None:
+    server.add_spreadsheet(KEY, "Délais", {"Délais": letters(3)})
+    server.set_modified(KEY, EDITED)
+    server.fail_next("drive", 503, retry_after=2)
+    server.fail_next("drive", 403, body={"error": {"code": 403, "message": "Rate Limit Exceeded",
+        "errors": [{"domain": "usageLimits", "reason": "userRateLimitExceeded",
+                    "message": "Rate Limit Exceeded"}]}})  # fmt: skip
+    waits: list[float] = []
+    data = read_spreadsheet(
+        KEY, "Délais", _google(server, max_backoff_seconds=60), sleep=waits.append
+    )
+    assert waits[0] == 2.0 and len(waits) == 2  # Retry-After, then Drive's 403 rate limit
+    assert data.last_change() == EDITED
+    assert data.calls == 2 + 3
+
+
+def test_drive_calls_go_to_googles_drive_host_without_an_override() -> None:
+    from google.auth.credentials import AnonymousCredentials
+
+    seen: list[str] = []
+
+    class Recorder(requests.adapters.BaseAdapter):
+        def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+            seen.append(str(request.url))
+            answer = requests.Response()
+            answer.status_code, answer._content = 200, b"{}"
+            return answer
+
+        def close(self) -> None:
+            pass
+
+    for base in (gsheets.GOOGLE_API, "http://proxy.example:8080/google/"):
+        session = gsheets.BaseUrlSession(AnonymousCredentials(), base)
+        session.mount("https://", Recorder())
+        session.mount("http://", Recorder())
+        session.get(f"{gsheets.DRIVE_FILES}/{KEY}")
+        session.get(f"{gsheets.GOOGLE_API}/v4/spreadsheets/{KEY}")
+        session.get("https://www.googleapis.com/oauth2/v1/certs")  # not Drive: never moved
+        session.close()
+    assert seen == [
+        f"https://www.googleapis.com/drive/v3/files/{KEY}",
+        f"https://sheets.googleapis.com/v4/spreadsheets/{KEY}",
+        "https://www.googleapis.com/oauth2/v1/certs",
+        f"http://proxy.example:8080/google/drive/v3/files/{KEY}",
+        f"http://proxy.example:8080/google/v4/spreadsheets/{KEY}",
+        "https://www.googleapis.com/oauth2/v1/certs",
+    ]
 
 
 def test_config_refuses_a_gsheet_that_is_neither_key_nor_url(tmp_path: Path) -> None:
@@ -258,7 +425,7 @@ def test_demo_with_one_google_sheets_service(server: SheetsServer, tmp_path: Pat
     (folder / "services" / "BRCIE.xlsx").unlink()
     config_path = folder / "qep-sync.toml"
     text = config_path.read_text(encoding="utf-8").replace(
-        'xlsx = "services/BRCIE.xlsx"', f'gsheet = "{KEY}"'
+        'path = "services/BRCIE.xlsx"', f'gsheet = "{KEY}"'
     )
     text += f'\n[google]\ncredentials_env = "{KEY_ENV}"\napi_base = "{server.url}"\n'
     config_path.write_text(text, encoding="utf-8")

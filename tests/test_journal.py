@@ -48,7 +48,7 @@ def test_sync_and_alerts_on_the_command_line_are_journaled(tmp_path: Path) -> No
     assert sync.counts["sources_failed"] == sync.counts["sources_skipped"] == 0
     assert sync.details["consolidated"]["status"] == "written"
     assert (alerts.kind, alerts.status, alerts.counts["messages_sent"]) == ("alerts", "ok", 5)
-    assert alerts.message == f"5 courriel(s) envoyé(s) (dossier {tmp_path / 'outbox'})"
+    assert alerts.message == f"5 courriels envoyés (dossier {tmp_path / 'outbox'})"
 
 
 def test_a_dry_run_and_a_look_at_loose_files_are_not_journaled(tmp_path: Path) -> None:

@@ -183,3 +183,31 @@ def test_no_secret_reaches_the_logs_the_journal_or_the_notice(tmp_path: Path, fm
         for line in body_lines:
             assert line not in text, (where, line)
         assert "BEGIN PRIVATE KEY" not in text, where
+
+
+@pytest.mark.parametrize(
+    ("utc", "text", "iso"),
+    [
+        (dt.datetime(2026, 11, 26, 7, 30, tzinfo=dt.UTC), "2026-11-26 08:30:00+01:00",
+         "2026-11-26T08:30:00.000+01:00"),
+        (dt.datetime(2026, 7, 1, 6, 0, 0, 250000, tzinfo=dt.UTC), "2026-07-01 08:00:00+02:00",
+         "2026-07-01T08:00:00.250+02:00"),
+    ],
+)  # fmt: skip
+def test_log_times_are_paris_time_with_the_offset_whatever_the_machines_zone(
+    monkeypatch: pytest.MonkeyPatch, utc: dt.datetime, text: str, iso: str
+) -> None:
+    import time
+
+    from qep_sync.service.logs import JsonFormatter, TextFormatter
+
+    monkeypatch.setenv("TZ", "America/New_York")  # a server left in another zone
+    time.tzset()
+    try:
+        record = logging.LogRecord("qep_sync.test", logging.INFO, __file__, 1, "tick", None, None)
+        record.created = utc.timestamp()
+        assert TextFormatter(Redactor()).format(record).startswith(f"{text} INFO qep_sync.test")
+        assert json.loads(JsonFormatter(Redactor()).format(record))["time"] == iso
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -437,3 +437,69 @@ def test_the_real_jobs_sync_and_send_on_a_simulated_morning(
     assert any(CLAIRE in p.name for p in (tmp_path / "outbox").glob("*.eml"))
     assert beat is not None and beat["stopped"] == "2026-11-26T09:05:00+01:00"
     assert beat["failures"] == {"sync": 0, "alerts": 0}
+
+
+class EventfulTime(FakeTime):
+    """A FakeTime that does ``action`` once the clock passes each of its moments."""
+
+    def __init__(self, start: dt.datetime, end: dt.datetime, stop: threading.Event,
+                 events: list[tuple[dt.datetime, Callable[[], None]]]) -> None:  # fmt: skip
+        super().__init__(start, end, stop)
+        self.events = sorted(events, key=lambda e: e[0])
+
+    def wait(self, seconds: float) -> None:
+        super().wait(seconds)
+        while self.events and self.events[0][0] <= self.now:
+            self.events.pop(0)[1]()
+
+
+def test_a_source_renamed_during_serve_fails_alone_and_is_read_again_once_back(
+    tmp_path: Path,
+) -> None:
+    # docs/contract.md §6: a missing file is a failed source (the others are processed, serve
+    # goes on and retries it at the next run, status names it), never a config error.
+    from qep_sync.service.status import workspace_status
+
+    config = load_config(make_alerts_workspace(tmp_path, None))
+    book = tmp_path / "services" / "BAS.xlsx"
+    moved = tmp_path / "services" / "BAS (ancien).xlsx"
+    seen: dict[str, Any] = {}
+
+    def rename() -> None:
+        book.rename(moved)
+
+    def look_then_restore() -> None:
+        seen["status"] = workspace_status(config, paris(2026, 11, 26, 8, 45))
+        moved.rename(book)
+
+    stop = threading.Event()
+    fake = EventfulTime(paris(2026, 11, 26, 7, 0), paris(2026, 11, 26, 9, 5), stop,
+                        [(paris(2026, 11, 26, 7, 30), rename),
+                         (paris(2026, 11, 26, 8, 45), look_then_restore)])  # fmt: skip
+    ServeLoop(config, clock=fake.clock, wait=fake.wait, stop=stop, heartbeat=600).run()
+    with Journal.of(config, readonly=True) as journal:
+        syncs = journal.runs(kind="sync", newest_first=False)
+    assert [(r.started.strftime("%H:%M"), r.status) for r in syncs] == [
+        ("07:00", "ok"), ("08:00", "partial"), ("08:30", "partial"), ("09:00", "ok")]  # fmt: skip
+    missing = syncs[1]
+    assert missing.counts["sources"] == 2 and missing.counts["sources_read"] == 1
+    assert missing.counts["sources_failed"] == 1
+    assert missing.message == "BAS.xlsx : fichier introuvable"
+    status = seen["status"]
+    assert [(f["source"], f["message"]) for f in status.failing_sources] == [
+        ("BAS.xlsx", "fichier introuvable")]  # fmt: skip
+    assert status.failures["sync"] == 2
+    assert syncs[3].counts["sources_read"] == 2  # back under its name: read again
+
+
+def test_serve_starts_with_a_source_already_missing(tmp_path: Path) -> None:
+    path = make_alerts_workspace(tmp_path, None)
+    (tmp_path / "services" / "BAS.xlsx").unlink()
+    config = load_config(path)  # no config error: the file may come back
+    stop = threading.Event()
+    fake = FakeTime(paris(2026, 11, 26, 8, 0), paris(2026, 11, 26, 8, 10), stop)
+    ServeLoop(config, clock=fake.clock, wait=fake.wait, stop=stop, heartbeat=600).run()
+    with Journal.of(config, readonly=True) as journal:
+        runs = journal.runs(newest_first=False)
+    assert [(r.kind, r.status) for r in runs] == [("sync", "partial"), ("alerts", "ok")]
+    assert runs[0].counts["sources_read"] == 1  # the Correspondants workbook was read

@@ -514,6 +514,114 @@ def test_drive_create_and_delete(google: LocalGoogle) -> None:
     assert sh.id not in google.server.spreadsheet_ids()
 
 
+# ---------------------------------------------------------------- Drive files.get (modifiedTime)
+
+DRIVE = "https://www.googleapis.com/drive/v3/files"
+MODIFIED = {"fields": "modifiedTime", "supportsAllDrives": "true"}
+EDITED = dt.datetime(2026, 11, 2, 9, 15, 30, 123456, tzinfo=dt.UTC)
+
+
+def test_drive_files_get_gives_the_modified_time_asked_for(google: LocalGoogle) -> None:
+    google.server.set_modified(KEY, EDITED)  # a person's edit in the browser
+    answer = google.session.get(f"{DRIVE}/{KEY}", params=MODIFIED)
+    assert answer.status_code == 200
+    assert answer.json() == {"modifiedTime": "2026-11-02T09:15:30.123Z"}  # fields honoured, ms
+    assert google.server.modified_time(KEY) == EDITED.replace(microsecond=123000)
+    logged = google.server.requests[-1]
+    assert google.server.kinds[-1] == "drive" and google.server.count("drive") == 1
+    assert (logged.method, logged.path) == ("GET", f"/drive/v3/files/{KEY}")
+    assert logged.query == {"fields": ["modifiedTime"], "supportsAllDrives": ["true"]}
+    full = google.session.get(f"{DRIVE}/{KEY}", params={"fields": "id,name,createdTime"}).json()
+    assert full.keys() == {"id", "name", "createdTime"} and full["name"].startswith("Suivi")
+    with pytest.raises(ValueError, match="aware"):
+        google.server.set_modified(KEY, dt.datetime(2026, 11, 2, 9, 15))
+
+
+def test_every_write_moves_the_modified_time_to_the_servers_clock(google: LocalGoogle) -> None:
+    server = google.server
+    now = [dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)]
+    server.clock = lambda: now[0]
+    server.set_modified(KEY, EDITED)
+    sh = google.client.open_by_key(KEY)
+    sh.values_batch_get(["Délais"])
+    assert server.modified_time(KEY) == EDITED.replace(microsecond=123000)  # reads change nothing
+    sh.values_batch_update(
+        {"valueInputOption": "RAW", "data": [{"range": "Délais!F2", "values": [["x"]]}]}
+    )
+    assert server.modified_time(KEY) == now[0]
+    now[0] += dt.timedelta(minutes=5)
+    sh.batch_update({"requests": [{"appendDimension": {"sheetId": 0, "dimension": "COLUMNS",
+                                                       "length": 1}}]})  # fmt: skip
+    assert server.modified_time(KEY) == now[0]
+    now[0] += dt.timedelta(minutes=5)
+    with pytest.raises(APIError):  # refused as a whole: nothing changed, nor the time
+        sh.batch_update({"requests": [{"appendDimension": {"sheetId": 99, "length": 1,
+                                                           "dimension": "ROWS"}}]})  # fmt: skip
+    assert server.modified_time(KEY) == now[0] - dt.timedelta(minutes=5)
+    server.set_cell(KEY, "Délais", "B2", "tapé à la main")  # a person, through the helpers
+    assert server.modified_time(KEY) == now[0]
+    answer = google.session.get(f"{DRIVE}/{KEY}", params=MODIFIED).json()
+    assert answer == {"modifiedTime": "2026-11-26T08:10:00.000Z"}
+
+
+@pytest.mark.parametrize("access", ["missing", "none"])
+def test_drive_404_has_drives_error_shape(google: LocalGoogle, access: str) -> None:
+    file_id = "no-such-file" if access == "missing" else KEY
+    if access == "none":
+        google.server.set_access(KEY, "none")  # not shared with the account: Drive says 404
+    answer = google.session.get(f"{DRIVE}/{file_id}", params=MODIFIED)
+    assert answer.status_code == 404
+    message = f"File not found: {file_id}."
+    assert answer.json() == {"error": {
+        "code": 404, "message": message,
+        "errors": [{"message": message, "domain": "global", "reason": "notFound",
+                    "location": "fileId", "locationType": "parameter"}],
+    }}  # fmt: skip
+    with pytest.raises(APIError) as err:  # as gspread reports it
+        google.client.get_file_drive_metadata(file_id)
+    assert err.value.code == 404 and err.value.error["errors"][0]["reason"] == "notFound"
+
+
+def test_drive_scopes(tmp_path: Path) -> None:
+    sheets_only = ["https://www.googleapis.com/auth/spreadsheets"]
+    with local_google(tmp_path, scopes=sheets_only) as g:
+        g.server.add_spreadsheet(KEY, "t", {"S": [["a"]]})
+        answer = g.session.get(f"{DRIVE}/{KEY}", params=MODIFIED)
+        assert answer.status_code == 403
+        error = answer.json()["error"]
+        assert error["message"] == "Request had insufficient authentication scopes."
+        assert error["status"] == "PERMISSION_DENIED"
+        assert error["errors"][0]["reason"] == "insufficientPermissions"
+        assert error["details"][0]["reason"] == "ACCESS_TOKEN_SCOPE_INSUFFICIENT"
+    metadata_only = [*sheets_only, "https://www.googleapis.com/auth/drive.metadata.readonly"]
+    with local_google(tmp_path, scopes=metadata_only) as g:
+        g.server.add_spreadsheet(KEY, "t", {"S": [["a"]]})
+        assert g.session.get(f"{DRIVE}/{KEY}", params=MODIFIED).status_code == 200
+        refused = g.session.delete(f"{DRIVE}/{KEY}")  # reading metadata is all it allows
+        assert refused.status_code == 403 and KEY in g.server.spreadsheet_ids()
+
+
+def test_drive_api_not_enabled_in_the_project(google: LocalGoogle) -> None:
+    google.server.drive_enabled = False
+    answer = google.session.get(f"{DRIVE}/{KEY}", params=MODIFIED)
+    assert answer.status_code == 403
+    error = answer.json()["error"]
+    assert error["message"].startswith("Google Drive API has not been used in project")
+    assert error["errors"][0]["reason"] == "accessNotConfigured"
+    assert error["errors"][0]["domain"] == "usageLimits"
+    assert google.client.open_by_key(KEY).title  # Sheets itself still answers
+
+
+def test_drive_faults_answer_in_drives_shape(google: LocalGoogle) -> None:
+    google.server.fail_next("drive", 503, retry_after=3)
+    answer = google.session.get(f"{DRIVE}/{KEY}", params=MODIFIED)
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "3"
+    error = answer.json()["error"]
+    assert error["errors"][0]["reason"] == "backendError" and error["status"] == "UNAVAILABLE"
+    assert google.session.get(f"{DRIVE}/{KEY}", params=MODIFIED).status_code == 200
+    assert google.server.count("drive") == 2  # the faulted one is counted too
+
+
 def test_a1_helpers() -> None:
     assert parse_cell("AA10") == (9, 26)
     assert quote_title("Sheet1") == "Sheet1"

@@ -21,14 +21,15 @@ from qep_sync.config import DEFAULT_DELAIS, LogSettings, Rules, Schedule, load_c
 from qep_sync.core.specs import load_specs
 from qep_sync.errors import QepSyncError
 from qep_sync.jobs.check import run_check
+from qep_sync.referential import ENGAGEMENTS
 from qep_sync.workspace.create import create_workspace
-from qep_sync.workspace.plan import CENTRAL_BOOKS, ENGAGEMENTS, SERVICE_TRACKERS, SERVICES
+from qep_sync.workspace.plan import BLANK_SERVICES, CENTRAL_BOOKS, SERVICE_TRACKERS, SERVICES
 from qep_sync.workspace.workbooks import VALIDATION_ROWS
 
 SPECS = load_specs()
 EXPECTED_FILES = {
     "qep-sync.toml",
-    *(f"services/{s.code}.xlsx" for s in SERVICES),
+    *(f"services/{s.code}.xlsx" for s in BLANK_SERVICES),
     *(f"qualite/{b.filename}" for b in CENTRAL_BOOKS),
 }
 
@@ -37,7 +38,7 @@ def tracker_sheets(folder: Path) -> list[tuple[str, Path, str]]:
     """(tracker, workbook, sheet title) of every sheet a blank workspace should hold."""
     sheets = [
         (t, folder / "services" / f"{s.code}.xlsx", SPECS[t].title)
-        for s in SERVICES
+        for s in BLANK_SERVICES
         for t in SERVICE_TRACKERS
     ]
     sheets += [
@@ -166,23 +167,27 @@ def test_the_config_is_commented_and_holds_the_defaults(blank):
     assert config.rules == Rules()
     assert config.rules.delai_reponse_jours_ouvres == DEFAULT_DELAIS
     assert config.consolidated == folder.resolve() / "Consolidation qualité.xlsx"
-    assert config.alerts.quality_lead == "prefqualite@doubs.gouv.fr"
+    assert config.alerts.quality_lead is None  # the Référent qualité of Correspondants
+    assert config.alerts.sender == "qualite@prefecture.invalid"  # a placeholder, to replace
+    assert "Doubs" not in text and "doubs.gouv.fr" not in text  # a neutral config
+    assert not {s.code for s in SERVICES} & {s.service for s in config.sources}
     assert config.smtp is None
     assert config.schedule == Schedule()  # serve's defaults, written out to be found and changed
     assert config.logging == LogSettings()
     assert "[schedule]" in text and "[logging]" in text
     services = {s.service: s for s in config.sources}
-    for s in SERVICES:
+    for s in BLANK_SERVICES:
         assert services[s.code].name == s.name
         assert services[s.code].path == folder.resolve() / "services" / f"{s.code}.xlsx"
     for b in CENTRAL_BOOKS:
         assert services[b.code].name.startswith("Mission qualité — ")
         assert services[b.code].path.name == b.filename
-    assert len(services) == len(SERVICES) + len(CENTRAL_BOOKS)
+    assert all(services[b.code].central for b in CENTRAL_BOOKS)
+    assert len(services) == len(BLANK_SERVICES) + len(CENTRAL_BOOKS)
 
 
 @pytest.mark.parametrize(
-    "existing", ["qep-sync.toml", "services/BAS.xlsx", "qualite/Documents.xlsx"]
+    "existing", ["qep-sync.toml", "services/SERVICE-1.xlsx", "qualite/Documents.xlsx"]
 )
 def test_refuses_to_overwrite_without_force_and_writes_nothing(tmp_path, existing):
     folder = tmp_path / "ws"
@@ -198,9 +203,9 @@ def test_refuses_to_overwrite_without_force_and_writes_nothing(tmp_path, existin
 def test_force_replaces_the_files(tmp_path):
     folder = tmp_path / "ws"
     (folder / "services").mkdir(parents=True)
-    (folder / "services" / "BAS.xlsx").write_bytes(b"ancien")
+    (folder / "services" / "SERVICE-1.xlsx").write_bytes(b"ancien")
     create_workspace(folder, demo=False, today=TODAY, force=True)
-    ws = load_workbook(folder / "services" / "BAS.xlsx")["Délais"]
+    ws = load_workbook(folder / "services" / "SERVICE-1.xlsx")["Délais"]
     assert ws["A1"].value == "N°"
     assert not list(folder.rglob(".*.tmp"))
 
@@ -212,7 +217,7 @@ def test_cli_init_writes_a_blank_workspace_and_refuses_a_second_time(tmp_path):
         main, ["init", str(folder), "--today", "2026-11-26"], catch_exceptions=False
     )
     assert result.exit_code == 0, result.output
-    assert "services/BRCIE.xlsx" in result.output.replace("\\", "/")
+    assert "services/SERVICE-1.xlsx" in result.output.replace("\\", "/")
     assert "qep-sync check -c" in result.output
     before = files_under(folder)
     again = runner.invoke(

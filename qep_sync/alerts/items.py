@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from qep_sync import places
 from qep_sync.config import Alerts, Config, Source
 from qep_sync.core.findings import Finding, Severity
 from qep_sync.core.services import ServiceIndex
@@ -53,11 +54,13 @@ class Place:
     """Where an item's row is: the file (or Google Sheet), the sheet, the row and cell."""
 
     source: str  # file name (or sheet name) as reports show it
-    path: str  # full path of the workbook, to open it
+    path: str  # full path of the workbook as the server reads it
     url: str | None  # a Google Sheet's address, when the source is one
     sheet: str
     row: int | None
     cell: str = ""
+    shown: str = ""  # the workbook as people reach it: display path, or the sheet's address
+    link: str | None = None  # what opens it: a file: URL (places.file_url) or the https address
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class AlertItem:
     email: str | None = None  # the row's own address, when it has a valid one
     escalate: bool = False  # late for more than alerts.escalation_days
     severity: str = ""  # anomalies: error or warning
+    central: bool = False  # from a central workbook: its keeper is the quality lead
 
     @property
     def late(self) -> bool:
@@ -208,22 +212,24 @@ def _key(table: Table, row: int) -> str | None:
     return " / ".join("" if p is None else fold(p) for p in parts)
 
 
-def _place(source: Source, sheet: str, row: int | None, cell: str = "") -> Place:
+def _place(source: Source, config: Config, sheet: str, row: int | None, cell: str = "") -> Place:
     url = source.url  # Google Sheets sources have an address, files a path
-    return Place(
-        source.label, str(source.path) if source.path else (url or ""), url, sheet, row, cell
-    )
+    if source.path is None:
+        return Place(source.label, url or "", url, sheet, row, cell, url or "", url)
+    path = source.path
+    return Place(source.label, str(path), url, sheet, row, cell, places.shown(path, config),
+                 places.file_url(path, config))  # fmt: skip
 
 
 def _deadline_items(
-    run: SourceRun, table: Table, today: dt.date, alerts: Alerts, services: ServiceIndex
+    run: SourceRun, table: Table, today: dt.date, config: Config, services: ServiceIndex
 ) -> Iterator[AlertItem]:
     extract = DEADLINES.get(table.tracker)
     if extract is None:
         return
     owned = {c.name: i for i, c in enumerate(table.sheet.spec.computed)}
     service_field = SERVICE_FIELD.get(table.tracker)
-    source = run.source
+    source, alerts = run.source, config.alerts
     sheet = fold(table.sheet.title)
     history = table.tracker == "autoevaluation"  # a sheet may keep past assessments
     found: dict[str, tuple[_Row, _Due | None]] = {}
@@ -252,7 +258,8 @@ def _deadline_items(
         if step is None:
             continue
         days = (d.due - today).days
-        service = services.resolve(r[service_field] if service_field else None, source.service)
+        service = services.resolve(r[service_field] if service_field else None,
+                                   ServiceIndex.default(source, table.tracker))  # fmt: skip
         yield AlertItem(
             id=item_id,
             kind=d.kind,
@@ -262,15 +269,17 @@ def _deadline_items(
             due=d.due,
             days=days,
             step=step,
-            place=_place(source, table.sheet.title, r.row),
+            place=_place(source, config, table.sheet.title, r.row),
             person=clean(str(d.person)) if d.person else None,
             email=str(d.email).strip() if d.email else None,
             escalate=bool(alerts.escalation_days) and -days > alerts.escalation_days,
         )
 
 
-def _anomaly_items(run: SourceRun, services: ServiceIndex) -> Iterator[AlertItem]:
-    """One item per finding (and one for an unreadable source), for the sheet's service."""
+def _anomaly_items(run: SourceRun, config: Config, services: ServiceIndex) -> Iterator[AlertItem]:
+    """One item per finding (and one for an unreadable source), for the sheet's service; in
+    a central workbook, for the workbook itself (the quality lead keeps it, not the services
+    its rows name)."""
     source = run.source
     tables = {t.sheet.title: t for t in run.tables}
     findings = list(run.report.findings)
@@ -285,7 +294,8 @@ def _anomaly_items(run: SourceRun, services: ServiceIndex) -> Iterator[AlertItem
         service, where = source.service, f.cell or f.sheet
         if table is not None and f.row is not None and f.row in table.positions:
             field = SERVICE_FIELD.get(table.tracker)
-            service = services.resolve(table.value(f.row, field) if field else None, service)
+            if not source.central:
+                service = services.resolve(table.value(f.row, field) if field else None, service)
             where = _key(table, f.row) or f"ligne {f.row}"
         identity = "\x1f".join((source.service, fold(f.sheet), where, f.column, f.message))
         digest = hashlib.sha1(identity.encode("utf-8")).hexdigest()[:20]
@@ -298,8 +308,9 @@ def _anomaly_items(run: SourceRun, services: ServiceIndex) -> Iterator[AlertItem
             due=None,
             days=None,
             step=ANOMALY_STEP,
-            place=_place(source, f.sheet, f.row, f.cell),
+            place=_place(source, config, f.sheet, f.row, f.cell),
             severity=str(f.severity),
+            central=source.central,
         )
 
 
@@ -310,7 +321,7 @@ def build_items(
     items: list[AlertItem] = []
     for run in check.sources:
         for table in run.tables:
-            items.extend(_deadline_items(run, table, today, config.alerts, services))
-        items.extend(_anomaly_items(run, services))
+            items.extend(_deadline_items(run, table, today, config, services))
+        items.extend(_anomaly_items(run, config, services))
     items.sort(key=lambda i: (i.urgency, i.id))
     return items

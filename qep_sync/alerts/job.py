@@ -14,6 +14,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from qep_sync import places
 from qep_sync.alerts.digest import Digest, DigestContext, group_digests, render_digest
 from qep_sync.alerts.items import ANOMALY_STEP, AlertItem, build_items
 from qep_sync.alerts.recipients import Delivery, Person, build_directory, route
@@ -28,11 +29,11 @@ from qep_sync.alerts.transport import (
 )
 from qep_sync.config import Config
 from qep_sync.core.findings import Finding, Severity
-from qep_sync.core.services import ServiceIndex
 from qep_sync.env import Environment
 from qep_sync.errors import MailError
 from qep_sync.jobs.check import CheckRun, run_check
 from qep_sync.jobs.outcome import RunSummary
+from qep_sync.text import plural
 from qep_sync.workdays import calendar_of
 
 
@@ -55,18 +56,19 @@ class Outcome:
             "status": self.status,
             "message": self.message,
             "file": self.location,
-            "items": [_delivery_dict(d) for d in self.digest.deliveries],
+            "items": [_delivery_dict(d, self.digest) for d in self.digest.deliveries],
         }
 
 
-def _delivery_dict(d: Delivery) -> dict[str, Any]:
+def _delivery_dict(d: Delivery, digest: Digest) -> dict[str, Any]:
     item, place = d.item, d.item.place
     return {
         "id": item.id, "kind": item.kind, "role": d.role, "step": d.step,
         "service": item.service, "title": item.title, "status": item.status,
         "due": item.due.isoformat() if item.due else None, "days": item.days,
         "source": place.source, "sheet": place.sheet, "row": place.row, "cell": place.cell or None,
-        "url": place.url,
+        "url": place.url, "path": place.shown or None, "link": place.link,
+        "escalated": d.role != "escalation" and item.id in digest.escalated,
     }  # fmt: skip
 
 
@@ -193,43 +195,61 @@ def _send_all(
     sending: _Sending, deliveries: list[Delivery], pending: list[Delivery], lead: Person | None,
     cap: int,
 ) -> None:  # fmt: skip
-    """Everyone's digest, most urgent first, within the cap; then the quality lead's."""
+    """Everyone's digest, most urgent first, within the cap; then the quality lead's.
+
+    The heads of service go first among those sent this run: a digest then says
+    « signalé au responsable du service » only of an escalation already sent (this run or
+    an earlier one), never of one that failed or waits for the next run.
+    """
     primary = [d for d in pending if d.role != "copy"]
     copies = [d for d in pending if d.role == "copy"]
+    pending_keys = {(d.item.id, d.step, d.to.key) for d in pending}
+    escalated = {
+        d.item.id for d in deliveries
+        if d.role == "escalation" and (d.item.id, d.step, d.to.key) not in pending_keys
+    }  # fmt: skip
     digests = group_digests(primary)
     lead_own = digests.pop(lead.key) if lead is not None and lead.key in digests else None
     others = sorted(digests.values(), key=lambda g: (g.urgency, g.to.key))
     room = max(cap - (1 if lead is not None and (lead_own or copies) else 0), 0)
-    for digest in others[:room]:
-        sending.deliver(digest)
+    for digest in sorted(others[:room], key=lambda g: not _escalates(g)):  # stable: urgency
+        digest.escalated = set(escalated)
+        outcome = sending.deliver(digest)
+        if outcome.status in ("sent", "planned"):
+            escalated.update(d.item.id for d in digest.deliveries if d.role == "escalation")
     for digest in others[room:]:
-        subject = digest.subject(sending.ctx.services)
         sending.run.outcomes.append(
-            Outcome(digest, subject, "deferred", f"plafond de {cap} courriels atteint")
+            Outcome(digest, digest.subject(), "deferred", f"plafond de {cap} courriels atteint")
         )
     if lead is None or cap == 0:
         return
-    pending_keys = {(d.item.id, d.step, d.to.key) for d in pending}
     delivered = set(sending.done)
-    recipients: dict[str, list[str]] = {}
+    recipients: dict[str, list[Person]] = {}
     for d in deliveries:
         if d.role in ("direct", "service"):
-            recipients.setdefault(d.item.id, []).append(d.to.name or d.to.email)
+            recipients.setdefault(d.item.id, []).append(d.to)
             if (d.item.id, d.step, d.to.key) not in pending_keys:
                 delivered.add((d.item.id, d.item.step_key))  # sent by an earlier run
     told = [d for d in copies if (d.item.id, d.item.step_key) in delivered]
     digest = Digest(lead, (lead_own.deliveries if lead_own else []) + told)
     digest.sent_to = recipients
+    digest.escalated = escalated
     failed = sending.run.count("failed")
     deferred = sending.run.count("deferred")
     if failed:
-        digest.notes.append(f"{failed} courriel(s) non envoyé(s) (voir le compte rendu de qep-sync alerts) : "
-                            "ils seront retentés au prochain passage.")  # fmt: skip
+        digest.notes.append(f"{plural(failed, 'courriel non envoyé', 'courriels non envoyés')} "
+                            "(voir le compte rendu de qep-sync alerts) : nouvel essai au prochain "
+                            "passage.")  # fmt: skip
     if deferred:
-        digest.notes.append(f"{deferred} courriel(s) reporté(s) au prochain passage : plafond de "
-                            f"{cap} courriels par passage (alerts.max_messages).")  # fmt: skip
+        digest.notes.append(f"{plural(deferred, 'courriel reporté', 'courriels reportés')} au "
+                            f"prochain passage : plafond de {cap} courriels par passage "
+                            "(alerts.max_messages).")  # fmt: skip
     if digest.deliveries:
         sending.deliver(digest)
+
+
+def _escalates(digest: Digest) -> bool:
+    return any(d.role == "escalation" for d in digest.deliveries)
 
 
 def run_alerts(
@@ -259,7 +279,7 @@ def run_alerts(
         f"serveur SMTP {config.smtp.host}:{config.smtp.port}" if config.smtp
         else f"dossier {alerts.outbox}"
     )  # fmt: skip
-    services = ServiceIndex(config.sources)
+    services = check.services
     directory = build_directory(check, alerts, services)
     run = AlertRun(today, dry_run, label, check, build_items(check, config, today, services))
     run.findings.extend(directory.findings)
@@ -268,7 +288,12 @@ def run_alerts(
         return run
     deliveries, lost = route(run.items, directory, alerts)
     run.findings.extend(_lost_findings(lost))
-    ctx = DigestContext(today, services, alerts, directory.lead)
+    ctx = DigestContext(
+        today, services, alerts, directory.lead,
+        places.shown(config.consolidated, config) if config.consolidated else None,
+        places.file_url(config.consolidated, config) if config.consolidated else None,
+        {s.service: s.name for s in config.sources},
+    )  # fmt: skip
     path = config.state_dir / STORE_NAME
     if dry_run:
         store = AlertStore(path, readonly=True)
@@ -291,8 +316,7 @@ def run_alerts(
             except MailError as exc:
                 run.error = str(exc)
                 for digest in group_digests([d for d in pending if d.role != "copy"]).values():
-                    subject = digest.subject(services)
-                    run.outcomes.append(Outcome(digest, subject, "failed", run.error))
+                    run.outcomes.append(Outcome(digest, digest.subject(), "failed", run.error))
                 return run
             try:
                 sending = _Sending(run, transport, store, ctx, now, alerts.sender)
@@ -330,9 +354,11 @@ def summarize_alerts(run: AlertRun) -> RunSummary:
     if run.error:
         message = run.error
     elif failed:
-        message = f"{len(failed)} courriel(s) non envoyé(s) : {failed[0].message}"
+        message = (f"{plural(len(failed), 'courriel non envoyé', 'courriels non envoyés')} : "
+                   f"{failed[0].message}")  # fmt: skip
     elif run.held_until:
         message = f"jour non ouvré : relances reportées au {run.held_until:%d/%m/%Y}"
     else:
-        message = f"{counts['messages_sent']} courriel(s) envoyé(s) ({run.transport})"
+        sent = plural(counts["messages_sent"], "courriel envoyé", "courriels envoyés")
+        message = f"{sent} ({run.transport})"
     return RunSummary("partial" if run.failed else "ok", counts, message, details)

@@ -129,14 +129,21 @@ def route(
     """Deliveries of every item, and the items nobody can receive (no lead configured).
 
     Deadlines go to the row's address, else to the service's correspondents; anomalies to
-    the correspondents (they keep the sheet). Late past ``escalation_days``: the heads of
-    service too. Nobody: the quality lead. The lead also gets a copy of what others get
-    (``copy_quality_lead``), anomalies aside: the consolidated workbook lists them all.
+    the correspondents (they keep the sheet), and those of a central workbook to the quality
+    lead, who keeps it. Late past ``escalation_days``: the heads of service too. Nobody: the
+    quality lead. The lead also gets a copy of what others get (``copy_quality_lead``),
+    anomalies aside: the consolidated workbook lists them all.
     """
     deliveries: list[Delivery] = []
     lost: list[AlertItem] = []
     lead = directory.lead
     for item in items:
+        if item.kind == "anomalie" and item.central:
+            if lead is None:
+                lost.append(item)
+            else:
+                deliveries.append(Delivery(item, lead, "direct"))
+            continue
         wanted: list[tuple[Person, str]] = []
         own = valid_address(item.email) if item.email and item.kind != "anomalie" else None
         if own:

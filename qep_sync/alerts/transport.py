@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from qep_sync import files
+from qep_sync.clock import PARIS
 from qep_sync.config import Smtp
 from qep_sync.env import Environment, variable
 from qep_sync.errors import ConfigError, MailError
@@ -31,6 +32,11 @@ from qep_sync.errors import ConfigError, MailError
 HEADER_LIMIT = 300  # characters; a subject or name longer than this is cut
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")  # line breaks and control chars
 _SPACES = re.compile(r"\s+")
+
+
+def paris(moment: dt.datetime) -> dt.datetime:
+    """A moment in Paris time (a naive one is taken as Paris time already)."""
+    return moment.astimezone(PARIS) if moment.tzinfo else moment.replace(tzinfo=PARIS)
 
 
 def header_text(value: str, limit: int = HEADER_LIMIT) -> str:
@@ -60,7 +66,7 @@ def compose(
     message["From"] = sender
     message["To"] = to
     message["Subject"] = header_text(subject)
-    message["Date"] = format_datetime(now if now.tzinfo else now.astimezone())
+    message["Date"] = format_datetime(paris(now))
     message["Message-ID"] = make_msgid("qep-sync", domain=sender.domain or "localhost")
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
     message.set_content(text, charset="utf-8")
@@ -100,7 +106,7 @@ class OutboxTransport:
     def __init__(self, folder: Path, now: dt.datetime) -> None:
         self.folder = folder
         self.label = f"dossier {folder}"
-        self._stamp = now.strftime("%Y%m%d-%H%M%S")
+        self._stamp = paris(now).strftime("%Y%m%d-%H%M%S")  # Paris time, like the Date header
         self._count = 0
 
     def open(self) -> None:

@@ -1,8 +1,8 @@
 """Backends: where trackers are read from and where owned cells are written back.
 
 ``open_book(source, config)`` reads one source with the backend its config names: an
-.xlsx/.xlsm file (``xlsx.py``) or a Google Sheets spreadsheet (``gsheets.py``). Both give a
-`core.contract.Book`; the core never knows which.
+.xlsx/.xlsm file (``xlsx.py``), an .ods file (``ods.py``, by its suffix) or a Google Sheets
+spreadsheet (``gsheets.py``). All give a `core.contract.Book`; the core never knows which.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ def open_book(source: Source, config: Config) -> Book:
 
         return read_spreadsheet(source.gsheet, source.label, config.google)
     assert source.path is not None
+    if source.path.suffix.lower() == ".ods":
+        from qep_sync.backends.ods import read_ods
+
+        return read_ods(source.path, source.label)
     from qep_sync.backends.xlsx import read_workbook
 
     return read_workbook(source.path, source.label)

@@ -1,22 +1,27 @@
 """Google Sheets backend: a service's trackers in a spreadsheet, read and written through gspread.
 
 Calls per spreadsheet and sync, whatever the number of rows: one metadata call and one
-``values:batchGet`` to read every tab; when something changed, one ``values:batchGet`` of the
-rows' anchor columns (to make sure nobody inserted, deleted or sorted rows meanwhile) and one
-write: ``values:batchUpdate`` (RAW: a text starting with « = » stays text), or, when owned
-columns are added, one ``spreadsheets:batchUpdate`` that adds them, styles them and sets the
-values together. Every request has a timeout and bounded retries with exponential backoff
-and jitter that honour ``Retry-After`` (gspread's BackOffHTTPClient never gives up).
+``values:batchGet`` to read every tab, then one Drive ``files.get`` for the spreadsheet's own
+modified time (``last_change``; when Drive does not answer, the sheet is still read and its time
+is unknown); when something changed, one ``values:batchGet`` of the rows' anchor columns (to
+make sure nobody inserted, deleted or sorted rows meanwhile) and one write:
+``values:batchUpdate`` (RAW: a text starting with « = » stays text), or, when owned columns are
+added, one ``spreadsheets:batchUpdate`` that adds them, styles them and sets the values
+together. Every request, the Drive one included, has a timeout and bounded retries with
+exponential backoff and jitter that honour ``Retry-After`` (gspread's BackOffHTTPClient never
+gives up). With another base URL (tests, proxies), Drive calls go to that same base.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote as url_quote
 
 import gspread
 import requests
@@ -33,8 +38,16 @@ from qep_sync.core.contract import SheetData, SheetPatch, SkippedWrite
 from qep_sync.errors import SourceError, WriteBackError
 
 GOOGLE_API = "https://sheets.googleapis.com"
-SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+DRIVE_HOST = "https://www.googleapis.com"
+DRIVE_FILES = DRIVE_HOST + "/drive/v3/files"
+SCOPES = [
+    "https://www.googleapis.com/auth/spreadsheets",
+    # files.get of the spreadsheet's modifiedTime, nothing more (gspread's default is all of Drive)
+    "https://www.googleapis.com/auth/drive.metadata.readonly",
+]
 RETRYABLE = {408, 429, 500, 502, 503, 504}
+RATE_LIMITED = {"rateLimitExceeded", "userRateLimitExceeded"}  # Drive's 403 that means 429
+DRIVE_PARAMS = {"fields": "modifiedTime", "supportsAllDrives": "true"}
 READ = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
 METADATA_FIELDS = (
     "spreadsheetId,properties(title,timeZone),"
@@ -45,19 +58,25 @@ HEADER_TEXT = {"red": 0.216, "green": 0.337, "blue": 0.137}
 PIXELS_PER_WIDTH = 7
 
 
+log = logging.getLogger(__name__)
+
 # ---------------------------------------------------------------- transport
 
 
 class BaseUrlSession(AuthorizedSession):
-    """An authorised session that sends Sheets API calls to another base URL (tests, proxies)."""
+    """An authorised session that sends Sheets API calls to another base URL (tests, proxies),
+    and Drive API calls to that same base (``{base}/drive/v3/...``)."""
 
     def __init__(self, credentials: Any, base: str) -> None:
         super().__init__(credentials)
         self.base = base.rstrip("/")
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        if url.startswith(GOOGLE_API) and self.base != GOOGLE_API:
-            url = self.base + url[len(GOOGLE_API) :]
+        if self.base != GOOGLE_API:
+            if url.startswith(GOOGLE_API):
+                url = self.base + url[len(GOOGLE_API) :]
+            elif url.startswith(DRIVE_HOST + "/drive/"):
+                url = self.base + url[len(DRIVE_HOST) :]
         return super().request(method, url, *args, **kwargs)
 
 
@@ -93,7 +112,7 @@ class RetryingHTTPClient(HTTPClient):
                 return super().request(*args, **kwargs)
             except APIError as exc:
                 status = exc.response.status_code
-                if status not in RETRYABLE or attempt >= self.policy.max_retries:
+                if not _retryable(status, exc) or attempt >= self.policy.max_retries:
                     raise
                 wait = self.policy.delay(attempt, exc.response.headers.get("Retry-After"))
             except (requests.Timeout, requests.ConnectionError):
@@ -102,6 +121,18 @@ class RetryingHTTPClient(HTTPClient):
                 wait = self.policy.delay(attempt, None)
             attempt += 1
             self.policy.sleep(wait)
+
+
+def _retryable(status: int, exc: APIError) -> bool:
+    """429, 5xx...; and Drive's 403 whose reason is a rate limit (its way of saying 429)."""
+    if status in RETRYABLE:
+        return True
+    errors = exc.error.get("errors") if isinstance(exc.error, Mapping) else None
+    return (
+        status == 403
+        and isinstance(errors, list)
+        and any(isinstance(e, Mapping) and e.get("reason") in RATE_LIMITED for e in errors)
+    )
 
 
 def _client(google: Google, sleep: Callable[[float], None] | None) -> gspread.Client:
@@ -196,6 +227,7 @@ class SpreadsheetData:
     sheets: list[SheetData]
     client: gspread.Client
     tabs: dict[str, _Tab]
+    modified: dt.datetime | None = None  # Drive's modifiedTime as read (aware, UTC)
     calls_before_write: int = 0
 
     @property
@@ -208,7 +240,8 @@ class SpreadsheetData:
         return set()  # UNFORMATTED_VALUE gives 0.5 for 50 %: §3.1 rule 10 reads it right
 
     def last_change(self) -> dt.datetime | None:
-        return None  # would need the Drive API and its scope
+        """The spreadsheet's own modified time when it was read (Drive), None if Drive failed."""
+        return self.modified
 
     def write(self, patches: list[SheetPatch]) -> list[str]:
         return write_spreadsheet(self, patches)
@@ -244,9 +277,65 @@ def read_spreadsheet(
         rows = [list(r) for r in block.get("values", [])]
         sheets.append(SheetData(tab.title, rows, str(tab.sheet_id)))
     title = meta.get("properties", {}).get("title", key)
-    data = SpreadsheetData(key, label, title, sheets, client, tabs)
+    modified = _modified_time(http, key, label)
+    data = SpreadsheetData(key, label, title, sheets, client, tabs, modified)
     data.calls_before_write = data.calls
     return data
+
+
+def _modified_time(http: HTTPClient, key: str, label: str) -> dt.datetime | None:
+    """The spreadsheet's modifiedTime from Drive ``files.get``, in one call (retries aside).
+
+    Never fails the read: the sheet's data matter more than its time. On any failure (the
+    Drive API not enabled in the project, 404, timeout after the retries, an odd answer) a
+    warning without secret or traceback, and None.
+    """
+    url = f"{DRIVE_FILES}/{url_quote(key, safe='')}"
+    try:
+        answer = http.request("get", url, params=dict(DRIVE_PARAMS)).json()
+        text = answer.get("modifiedTime") if isinstance(answer, dict) else None
+        moment = dt.datetime.fromisoformat(text) if isinstance(text, str) else None
+        if moment is None or moment.tzinfo is None:
+            raise ValueError("modifiedTime absent or without a time zone")
+        return moment.astimezone(dt.UTC)
+    except Exception as exc:  # gspread's APIError itself raises KeyError/TypeError on odd bodies
+        log.warning(
+            "%s : date de dernière modification inconnue (%s) ; la feuille est lue sans elle",
+            label, _drive_reason(exc),
+        )  # fmt: skip
+        return None
+
+
+def _drive_reason(exc: Exception) -> str:
+    """Why Drive gave no modified time, in French, without secrets."""
+    if isinstance(exc, APIError):
+        status = exc.response.status_code
+        if _retryable(status, exc):
+            return f"erreur de l'API Google Drive ({status}), malgré les nouvelles tentatives"
+        errors = exc.error.get("errors") if isinstance(exc.error, Mapping) else None
+        first = errors[0] if isinstance(errors, list) and errors else None
+        reason = first.get("reason") if isinstance(first, Mapping) else None
+        if status == 403 and reason == "accessNotConfigured":
+            return "l'API Google Drive n'est pas activée dans le projet du compte de service (403)"
+        if status == 403 and reason == "insufficientPermissions":
+            return "la clé n'a pas la portée Drive demandée (403)"
+        if status == 403:
+            return (
+                "API Google Drive : accès refusé (403), vérifiez qu'elle est activée dans le "
+                "projet du compte de service"
+            )
+        if status == 404:
+            return "API Google Drive : fichier introuvable (404)"
+        if status == 401:
+            return "API Google Drive : authentification refusée (401)"
+        return f"erreur de l'API Google Drive ({status})"
+    if isinstance(exc, requests.Timeout):
+        return "l'API Google Drive ne répond pas (délai dépassé), malgré les nouvelles tentatives"
+    if isinstance(exc, requests.ConnectionError):
+        return "API Google Drive injoignable, malgré les nouvelles tentatives"
+    if isinstance(exc, GoogleAuthError):
+        return f"authentification Google impossible : {type(exc).__name__}"
+    return f"réponse de l'API Google Drive illisible ({type(exc).__name__})"
 
 
 # ---------------------------------------------------------------- writing

@@ -2,7 +2,8 @@
 
 Everything a user's file may contain arrives here first, so this is where hostile or
 damaged files are refused, each with one French reason: not a workbook, truncated,
-encrypted, an XML bomb (entity declarations), a zip bomb. The readers of workbook.xml,
+encrypted, an XML bomb (entity declarations), a zip bomb (the checks every workbook zip
+gets, .ods included, are in ``zipparts``). The readers of workbook.xml,
 its relationships and styles.xml accept both the transitional namespaces and those of
 Excel's « Strict Open XML Spreadsheet », and ignore what they cannot read (a format id
 that is not a number) rather than fail on it. The streaming pass over worksheet parts is
@@ -18,18 +19,15 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element
-from xml.parsers import expat
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from qep_sync import files
+from qep_sync.backends.zipparts import PackageError, check_entries
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTION_MARK = "EncryptionInfo".encode("utf-16-le")
-MAX_TOTAL_UNCOMPRESSED = 1 << 30  # 1 GiB: far above any real tracker workbook
-MAX_RATIO = 200  # compression ratio above which a large part is a zip bomb
-PROLOG_LIMIT = 65536
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -53,10 +51,6 @@ BUILTIN_DATE_FORMATS = frozenset({"14", "15", "16", "17", "18", "19", "20", "21"
 BUILTIN_DURATION_FORMATS = frozenset({"46"})
 
 
-class PackageError(Exception):
-    """The file cannot be opened as a workbook; the message is French."""
-
-
 @dataclass(frozen=True)
 class SheetPart:
     title: str
@@ -77,47 +71,6 @@ def _sniff_ole(path: Path) -> None:
     raise PackageError(
         "ancien format Excel 97-2003 (.xls) : ouvrez-le et enregistrez-le au format .xlsx"
     )
-
-
-class _RootReached(Exception):
-    pass
-
-
-def _check_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Refuse DTDs and entity declarations before the root element (XML bombs, XXE).
-
-    expat reads the prolog as an XML parser would (comments, any encoding) and stops at
-    the root element, so this costs one small read per part.
-    """
-    dangerous = PackageError(
-        f"contenu XML dangereux dans {info.filename} (déclarations d'entités) : fichier refusé par sécurité"
-    )
-
-    def refuse(*_: object) -> None:
-        raise dangerous
-
-    def stop(*_: object) -> None:
-        raise _RootReached
-
-    parser = expat.ParserCreate()
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.StartElementHandler = stop
-    read = 0
-    with zf.open(info) as fh:
-        try:
-            while chunk := fh.read(4096):
-                read += len(chunk)
-                parser.Parse(chunk, False)
-                if read >= PROLOG_LIMIT:
-                    raise PackageError(
-                        f"contenu XML anormal dans {info.filename} : fichier refusé par sécurité"
-                    )
-            parser.Parse(b"", True)
-        except _RootReached:
-            return
-        except expat.ExpatError:
-            return  # not our concern here: the reader reports a damaged part in its own words
 
 
 def open_package(path: Path) -> zipfile.ZipFile:
@@ -146,25 +99,7 @@ def open_package(path: Path) -> zipfile.ZipFile:
             raise PackageError(
                 "ce fichier n'est pas un classeur Excel (.xlsx) : partie xl/workbook.xml absente"
             )
-        total = 0
-        for info in zf.infolist():
-            total += info.file_size
-            big = info.file_size > (16 << 20)
-            if big and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                raise PackageError(
-                    f"archive anormale ({info.filename} trop compressé) : fichier refusé par sécurité"
-                )
-            if info.flag_bits & 0x1:
-                raise PackageError("archive chiffrée : enregistrez le classeur sans mot de passe")
-            if info.filename.endswith((".xml", ".rels")):
-                try:
-                    _check_prolog(zf, info)
-                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-                    raise damaged_part(info.filename) from exc
-        if total > MAX_TOTAL_UNCOMPRESSED:
-            raise PackageError(
-                f"archive anormale ({total >> 20} Mo une fois décompressée) : fichier refusé par sécurité"
-            )
+        check_entries(zf, (".xml", ".rels"), damaged_part)
     except PackageError:
         zf.close()
         raise

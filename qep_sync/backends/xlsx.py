@@ -1,8 +1,8 @@
 """Excel backend: reads a service's workbook (.xlsx, .xlsm) into plain rows (writing: ``xlsx_write``).
 
-Reading is one snapshot: the file's bytes are read once (and again once if a save was
-under way), and everything later asked of the workbook (values, percent-formatted cells,
-the stamp write-back compares) comes from those bytes, never from the path again.
+Reading is one snapshot (``snapshot``): the file's bytes are read once (and again once if a
+save was under way), and everything later asked of the workbook (values, percent-formatted
+cells, the stamp write-back compares) comes from those bytes, never from the path again.
 
 Values come from python-calamine (several times faster than openpyxl, cached formula
 values included). Before calamine sees anything, the zip is checked (ooxml.open_package)
@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import os
 import re
 import zipfile
 from collections.abc import Iterator
@@ -44,6 +43,7 @@ from qep_sync.backends.ooxml import (
     styled_cells,
 )
 from qep_sync.backends.sheetscan import read_sheet_rows, scan_shared_strings, scan_sheet
+from qep_sync.backends.snapshot import SnapshotFile, take_snapshot
 from qep_sync.backends.xlsx_write import write_back
 from qep_sync.core.contract import SheetData, SheetPatch
 from qep_sync.errors import SourceError
@@ -53,15 +53,7 @@ log = logging.getLogger(__name__)
 # Failures that are the process's, not the file's: they must go through.
 _NOT_THE_FILE = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
-# The snapshot is held in memory while the workbook is read: a file larger than this is
-# refused before reading (real trackers weigh a few MB; photos included, tens of MB).
-MAX_FILE_BYTES = 256 << 20
-
 _ADVICE = "restaurez une version précédente ou réenregistrez-le depuis Excel"
-_SAVING = (
-    "classeur en cours d'enregistrement (il a changé pendant la lecture) : "
-    "non lu, nouvel essai au prochain passage"
-)
 
 
 @dataclass
@@ -77,7 +69,7 @@ class WorkbookData:
     _percent: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
 
     def last_change(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.mtime_ns / 1e9, tz=dt.UTC)
+        return files.from_mtime(self.mtime_ns)
 
     def write(self, patches: list[SheetPatch]) -> list[str]:
         write_back(self.path, (self.mtime_ns, self.size), patches, date1904=self.date1904)
@@ -91,7 +83,7 @@ class WorkbookData:
 def read_workbook(path: Path, label: str | None = None) -> WorkbookData:
     """Every worksheet of a workbook; SourceError with a French reason when it cannot be read."""
     label = label or path.name
-    data, (mtime_ns, size) = _snapshot(path, label)
+    data, (mtime_ns, size) = take_snapshot(path, label)
     try:
         sheets, percent, date1904 = _read_snapshot(data, label)
     except (SourceError, *_NOT_THE_FILE):
@@ -102,74 +94,10 @@ def read_workbook(path: Path, label: str | None = None) -> WorkbookData:
     return WorkbookData(path, sheets, mtime_ns, size, date1904, percent)
 
 
-# --------------------------------------------------------------------------- the snapshot
-
-
-def _snapshot(path: Path, label: str) -> tuple[bytes, tuple[int, int]]:
-    """The file's bytes and their (mtime_ns, size), taken while no save was under way.
-
-    A save that rewrites the file in place (or replaces it) between the two stats shows as a
-    different stamp: read once more, then leave the file to the next run.
-    """
-    for _ in range(2):
-        before = _stat(path, label)
-        if before.st_size > MAX_FILE_BYTES:
-            raise SourceError(label, _too_big(before.st_size))
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            continue  # replaced at that very moment: the second try or the next run
-        except OSError as exc:
-            raise SourceError(label, f"lecture impossible ({files.os_reason(exc)})") from None
-        after = _stat(path, label)
-        if _identity(before) == _identity(after) and len(data) == after.st_size:
-            return data, (after.st_mtime_ns, after.st_size)
-    raise SourceError(label, _SAVING)
-
-
-def _too_big(size: int) -> str:
-    return (
-        f"fichier trop volumineux pour un suivi ({size >> 20} Mo, au-delà de "
-        f"{MAX_FILE_BYTES >> 20} Mo) : retirez-en les images ou les feuilles inutiles"
-    )
-
-
-def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
-    # Not the whole stat: reading the file may update its access time.
-    return st.st_mtime_ns, st.st_size, st.st_ino, st.st_dev
-
-
-def _stat(path: Path, label: str) -> os.stat_result:
-    try:
-        return path.stat()
-    except FileNotFoundError:
-        raise SourceError(label, "fichier introuvable") from None
-    except OSError as exc:
-        raise SourceError(label, f"lecture impossible ({files.os_reason(exc)})") from None
-
-
-class _Bytes(io.BytesIO):
-    """The snapshot shaped as ``open_package`` expects a path (``open``, ``stat``).
-
-    open_package reads a path today; this lets its safety checks run on the very bytes
-    calamine reads, not on a file that may have been saved since.
-    """
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data)
-        self._data = data
-
-    def open(self, mode: str = "rb") -> io.BytesIO:
-        return io.BytesIO(self._data)
-
-    def stat(self) -> os.stat_result:
-        return os.stat_result((0, 0, 0, 0, 0, 0, len(self._data), 0, 0, 0))
-
-
 @contextmanager
 def _package(data: bytes, label: str) -> Iterator[zipfile.ZipFile]:
     try:
-        zf = open_package(cast(Path, _Bytes(data)))
+        zf = open_package(cast(Path, SnapshotFile(data)))
     except PackageError as exc:
         raise SourceError(label, str(exc)) from None
     with zf:

@@ -1,5 +1,6 @@
 """Write-back into an .xlsx/.xlsm: the owned cells patched into the worksheets' XML, every
-other part of the zip copied byte for byte, the file replaced atomically (``files``).
+other part of the zip copied byte for byte (``zipparts``), the file replaced atomically
+(``files``).
 
 Nothing damaged goes through unnoticed. Every entry copied raw is decompressed and checked
 against the CRC of the central directory (a raw copy would otherwise carry a damaged part into
@@ -16,7 +17,6 @@ from __future__ import annotations
 import copy
 import logging
 import re
-import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -26,6 +26,7 @@ from lxml import etree
 from qep_sync import files
 from qep_sync.backends.ooxml import PackageError, open_package
 from qep_sync.backends.sheetxml import PartError, check_namespace, ensure_styles, parse, patch_sheet
+from qep_sync.backends.zipparts import BadOutput, Damaged, check_written, copy_raw
 from qep_sync.core.contract import SheetPatch, SkippedWrite
 from qep_sync.errors import WriteBackError
 
@@ -36,7 +37,6 @@ WORKBOOK = "xl/workbook.xml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 STYLES = "xl/styles.xml"
 CALC_CHAIN = "xl/calcChain.xml"
-_CHUNK = 1 << 20  # decompressed bytes at a time when checking a CRC: bounded memory
 _FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
 _CALC_PR = re.compile(rb"<(?:\w+:)?calcPr\b[^>]*?/?>")
 _AFTER_CALC_PR = re.compile(
@@ -46,18 +46,6 @@ _AFTER_CALC_PR = re.compile(
 _SHEETS_END = re.compile(rb"</(?:\w+:)?sheets>")
 _CALC_CHAIN_REL = re.compile(rb"<Relationship\b[^>]*?Target=\"[^\"]*calcChain\.xml\"[^>]*/>")
 _CALC_CHAIN_TYPE = re.compile(rb"<Override\b[^>]*?PartName=\"/xl/calcChain\.xml\"[^>]*/>")
-
-
-class _Damaged(Exception):
-    """A part of the workbook does not decompress to what its CRC says."""
-
-    def __init__(self, part: str) -> None:
-        self.part = part
-        super().__init__(part)
-
-
-class _BadOutput(Exception):
-    """The temporary file does not read back: it never replaces the workbook."""
 
 
 def write_back(
@@ -91,12 +79,12 @@ def write_back(
         ) from None
     except PackageError as exc:
         raise WriteBackError(f"{name} : {exc}") from None
-    except _Damaged as exc:
+    except Damaged as exc:
         raise WriteBackError(
             f"{name} : partie {exc.part} abîmée dans le classeur : non modifié. Restaurez une "
             "version précédente du fichier, ou ouvrez-le dans Excel et enregistrez-le"
         ) from None
-    except _BadOutput:
+    except BadOutput:
         raise WriteBackError(
             f"{name} : écriture impossible (le fichier écrit ne se relit pas) : classeur non "
             "modifié, nouvel essai au prochain passage"
@@ -120,7 +108,7 @@ def write_back(
 
 
 def _read(zin: zipfile.ZipFile, name: str) -> bytes:
-    """An entry's bytes; _Damaged when they do not match their CRC or stop short, PartError
+    """An entry's bytes; Damaged when they do not match their CRC or stop short, PartError
     when the entry is not there (zipfile's KeyError is English)."""
     try:
         return zin.read(name)
@@ -128,7 +116,7 @@ def _read(zin: zipfile.ZipFile, name: str) -> bytes:
         raise PartError(f"partie {name} absente") from None
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         _log.debug("%s: %r", name, exc)
-        raise _Damaged(name) from None
+        raise Damaged(name) from None
 
 
 def _check_package(zin: zipfile.ZipFile, names: set[str]) -> None:
@@ -179,15 +167,7 @@ def _write_checked(
 ) -> None:
     """Write the new package, then read it back: a file that does not is never put in place."""
     _write_zip(zin, target, new_parts, dropped)
-    try:
-        with zipfile.ZipFile(target) as written:
-            bad = written.testzip()
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        _log.debug("%s: written file unreadable: %r", target, exc)
-        raise _BadOutput() from None
-    if bad is not None:
-        _log.debug("%s: written entry %s fails its CRC", target, bad)
-        raise _BadOutput()
+    check_written(target)
 
 
 def _write_zip(
@@ -202,71 +182,7 @@ def _write_zip(
                 zout.writestr(copy.copy(info), new_parts[info.filename],
                               compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)  # fmt: skip
             else:
-                _copy_raw(zin, zout, info)
-
-
-def _copy_raw(zin: zipfile.ZipFile, zout: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Copy an entry's compressed bytes as they are (no recompression, byte-identical), once
-    they are known to decompress to what the central directory's CRC says."""
-    fp = zin.fp
-    assert fp is not None and zout.fp is not None
-    fp.seek(info.header_offset)
-    header = fp.read(30)
-    if len(header) < 30 or header[:4] != b"PK\x03\x04":
-        _log.debug("%s: no local header at offset %d", info.filename, info.header_offset)
-        raise _Damaged(info.filename)
-    name_len, extra_len = struct.unpack("<HH", header[26:30])
-    fp.seek(info.header_offset + 30 + name_len + extra_len)
-    raw = fp.read(info.compress_size)
-    _verify(zin, info, raw)
-    new = copy.copy(info)
-    new.flag_bits &= ~0x08  # sizes go in the local header, no data descriptor
-    new.extra = b""
-    new.header_offset = zout.fp.tell()
-    zout.fp.write(new.FileHeader(zip64=False))
-    zout.fp.write(raw)
-    zout.filelist.append(new)
-    zout.NameToInfo[new.filename] = new
-    zout.start_dir = zout.fp.tell()
-
-
-def _verify(zin: zipfile.ZipFile, info: zipfile.ZipInfo, raw: bytes) -> None:
-    """_Damaged unless ``raw`` decompresses to ``info.file_size`` bytes of CRC ``info.CRC``."""
-    try:
-        crc, size = _crc_of(zin, info, raw)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        _log.debug("%s: does not decompress: %r", info.filename, exc)
-        raise _Damaged(info.filename) from None
-    if len(raw) != info.compress_size or (crc, size) != (info.CRC, info.file_size):
-        _log.debug("%s: CRC %08x size %d, directory says %08x size %d", info.filename, crc,
-                   size, info.CRC, info.file_size)  # fmt: skip
-        raise _Damaged(info.filename)
-
-
-def _crc_of(zin: zipfile.ZipFile, info: zipfile.ZipInfo, raw: bytes) -> tuple[int, int]:
-    """(CRC-32, size) of an entry's decompressed bytes, decompressed a chunk at a time."""
-    if info.compress_type == zipfile.ZIP_STORED:
-        return zlib.crc32(raw), len(raw)
-    if info.compress_type == zipfile.ZIP_DEFLATED:
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        crc = size = 0
-        data = raw
-        while data:
-            out = inflater.decompress(data, _CHUNK)
-            crc, size = zlib.crc32(out, crc), size + len(out)
-            data = inflater.unconsumed_tail
-        out = inflater.flush()
-        crc, size = zlib.crc32(out, crc), size + len(out)
-        if not inflater.eof:
-            raise EOFError("deflate stream cut short")
-        return crc, size
-    # Other methods (bzip2, lzma: no spreadsheet application writes them): zipfile reads the
-    # entry again and checks its CRC itself, raising BadZipFile on a mismatch.
-    with zin.open(info) as fh:
-        size = 0
-        while chunk := fh.read(_CHUNK):
-            size += len(chunk)
-    return info.CRC, size
+                copy_raw(zin, zout, info)
 
 
 def _has_formulas(zin: zipfile.ZipFile, new_parts: dict[str, bytes]) -> bool:

@@ -42,24 +42,45 @@ def _parse_today(ctx: click.Context, param: click.Parameter, value: str | None) 
     return parse_date(ctx, param, value) or paris_today()
 
 
-def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """-c/--config, --today and --debug, on every command (docs/contract.md §6)."""
+def _refuse_today(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        raise click.UsageError(
+            f"--today n'a pas de sens pour qep-sync {ctx.info_name} : chaque passage prend la "
+            "date du jour",
+            ctx,
+        )
+
+
+def common_options(
+    func: Callable[..., Any] | None = None, *, today: bool = True
+) -> Callable[..., Any]:
+    """-c/--config, --today and --debug, on every command (docs/contract.md §6).
+
+    ``today=False`` (``serve``): no ``--today`` in the help, and one given is refused with a
+    French reason; the command gets no ``today`` argument.
+    """
+    if func is None:
+        return lambda f: common_options(f, today=today)
+    today_option = click.option(
+        "--today",
+        callback=_parse_today if today else _refuse_today,
+        metavar="AAAA-MM-JJ",
+        hidden=not today,
+        expose_value=today,
+        help="Date du jour pour les calculs (défaut : aujourd'hui, heure de Paris).",
+    )
 
     @click.option(
         "-c",
         "--config",
         "config_path",
         type=click.Path(path_type=Path),
+        metavar="FICHIER",
         envvar=CONFIG_VARIABLE,
         default=None,
         help=f"Fichier de configuration (défaut : ./{CONFIG_NAME} ou ${CONFIG_VARIABLE}).",
     )
-    @click.option(
-        "--today",
-        callback=_parse_today,
-        metavar="AAAA-MM-JJ",
-        help="Date du jour pour les calculs (défaut : aujourd'hui, heure de Paris).",
-    )
+    @today_option
     @click.option("--debug", is_flag=True, help="Affiche le détail technique des erreurs.")
     @wraps(func)
     def wrapper(*args: Any, debug: bool, **kwargs: Any) -> Any:
@@ -68,15 +89,15 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
         except QepSyncError as exc:
             if debug:
                 raise
-            click.secho(f"Erreur : {exc}", fg="red", err=True)
-            code = (
-                EXIT_USAGE
-                if isinstance(exc, ConfigError | SpecError | UsageError)
-                else EXIT_FINDINGS
-            )
-            sys.exit(code)
+            fail(exc)
 
     return wrapper
+
+
+def fail(exc: QepSyncError) -> None:
+    """One French line on stderr, and the exit code of the error's kind (never a traceback)."""
+    click.secho(f"Erreur : {exc}", fg="red", err=True)
+    sys.exit(EXIT_USAGE if isinstance(exc, ConfigError | SpecError | UsageError) else EXIT_FINDINGS)
 
 
 format_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option(
@@ -87,7 +108,10 @@ format_option: Callable[[Callable[..., Any]], Callable[..., Any]] = click.option
     help="Format du compte rendu (json : clés stables, voir docs/commandes.md).",
 )
 workbooks_argument = click.argument(
-    "workbooks", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    "workbooks",
+    nargs=-1,
+    metavar="[CLASSEUR]...",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
 )
 
 

@@ -25,7 +25,7 @@ from qep_sync.cli.common import (
 from qep_sync.cli.render import render_report, render_sync
 from qep_sync.cli.render_alerts import render_alerts
 from qep_sync.clock import paris_now
-from qep_sync.config import config_for_files
+from qep_sync.config import Config, config_for_files, load_config
 
 
 @click.command()
@@ -36,13 +36,14 @@ def check(workbooks: tuple[Path, ...], fmt: str, config_path: Path | None, today
     """Lit et contrôle toutes les sources, sans rien écrire.
 
     Sans argument, lit les sources de la configuration ; avec des chemins de
-    classeurs (qep-sync check a.xlsx b.xlsx), les contrôle avec les règles par défaut.
-    Code de sortie : 0 sans erreur, 1 si des erreurs ou une source illisible, 2 si la
+    classeurs (qep-sync check a.xlsx b.xlsx), ne lit qu'eux, avec les règles par défaut,
+    ou avec -c celles de la configuration et, pour un classeur qui en est une source, son
+    service et ses onglets (sheets). Code de sortie : 0 sans erreur, 1 si des erreurs ou une source illisible, 2 si la
     configuration est invalide.
     """
     from qep_sync.jobs.check import run_check
 
-    config = config_for_files(list(workbooks)) if workbooks else resolve_config(config_path)
+    config = _config(workbooks, config_path)
     result = run_check(config, today, progress=progress_printer() if fmt == "text" else None)
     report = result.report
     if fmt == "json":
@@ -64,13 +65,14 @@ def sync(
 
     Seules les colonnes calculées et « Contrôle » sont écrites ; un classeur sans
     changement n'est pas réécrit ; un classeur ouvert dans Excel est laissé pour le
-    prochain passage. Avec des chemins de classeurs : colonnes calculées seulement.
+    prochain passage. Avec des chemins de classeurs : colonnes calculées seulement (avec -c,
+    selon la configuration, comme check).
     Code de sortie : 0 fait (les anomalies ne sont pas des échecs), 1 si une source n'a
     pu être lue ou écrite, 2 si la configuration est invalide.
     """
     from qep_sync.jobs.sync import run_sync, summarize_sync
 
-    config = config_for_files(list(workbooks)) if workbooks else resolve_config(config_path)
+    config = _config(workbooks, config_path)
     with journaled_cli_run(config, "sync", today, dry_run) as entry:
         result = run_sync(
             config,
@@ -113,6 +115,14 @@ def alerts(dry_run: bool, fmt: str, config_path: Path | None, today: dt.date) ->
     else:
         click.echo(render_alerts(result), nl=False)
     sys.exit(EXIT_FINDINGS if result.failed else EXIT_OK)
+
+
+def _config(workbooks: tuple[Path, ...], config_path: Path | None) -> Config:
+    """The config of a run: the workspace's, or a throwaway one for the workbooks named on
+    the command line (within the config given by -c or $QEP_SYNC_CONFIG, when there is one)."""
+    if not workbooks:
+        return resolve_config(config_path)
+    return config_for_files(list(workbooks), load_config(config_path) if config_path else None)
 
 
 COMMANDS = (check, sync, alerts)

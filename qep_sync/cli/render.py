@@ -8,27 +8,25 @@ import click
 
 from qep_sync.cli.render_alerts import render_alerts
 from qep_sync.core.findings import Report, Severity
+from qep_sync.text import plural
 
 if TYPE_CHECKING:  # the jobs load the data libraries: only their types here
     from qep_sync.jobs.sync import SyncRun
     from qep_sync.workspace.demo import DemoRun
 
-_LABEL = {Severity.ERROR: ("erreur", "red"), Severity.WARNING: ("attention", "yellow")}
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n > 1 else ''}"
+_COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow"}
 
 
 def summary_line(report: Report) -> str:
+    """« 10 sources, 3 erreurs, 2 points d'attention »: one word per severity, as in « Contrôle »."""
     failed = len(report.failed_sources)
     parts = [
-        _plural(len(report.sources), "source"),
-        _plural(report.errors, "erreur"),
-        _plural(report.warnings, "avertissement"),
+        plural(len(report.sources), "source"),
+        plural(report.errors, Severity.ERROR.label.lower()),
+        plural(report.warnings, "point d'attention", "points d'attention"),
     ]
     if failed:
-        parts.append(f"{failed} illisible{'s' if failed > 1 else ''}")
+        parts.append(plural(failed, "illisible"))
     return ", ".join(parts)
 
 
@@ -56,7 +54,7 @@ def render_report(report: Report) -> str:
         for sheet in src.sheets:
             shown.add(sheet.sheet)
             findings = by_sheet.get(sheet.sheet, [])
-            rows = _plural(sheet.rows, "ligne")
+            rows = plural(sheet.rows, "ligne")
             if not findings:
                 lines.append(
                     f"  {sheet.sheet} ({rows}) : " + click.style("aucune anomalie", fg="green")
@@ -76,7 +74,7 @@ def _finding_lines(findings: list) -> list[str]:
     ordered = sorted(findings, key=lambda f: (f.severity is not Severity.ERROR, f.row or 0, f.cell))
     out = []
     for f in ordered:
-        label, colour = _LABEL[f.severity]
+        label, colour = f.severity.label.lower(), _COLOUR[f.severity]
         cell = f.cell or "—"
         out.append(f"    {cell:<7} {click.style(f'{label:<9}', fg=colour)} {f.message}")
     return out
@@ -94,7 +92,7 @@ DRY_RUN_EXAMPLES = 8
 
 
 def _cells(n: int) -> str:
-    return f"{n:,}".replace(",", "\u202f") + (" cellules" if n > 1 else " cellule")
+    return plural(n, "cellule")
 
 
 def render_sync(run: SyncRun) -> str:
@@ -107,7 +105,7 @@ def render_sync(run: SyncRun) -> str:
     ]
     for w in run.writes:
         template, colour = _WRITE_STATUS[w.status]
-        text = template.format(n=_cells(w.cells), s="s" if w.cells > 1 else "", message=w.message)
+        text = template.format(n=_cells(w.cells), s="s" if w.cells >= 2 else "", message=w.message)
         lines.append(f"  {w.source} : " + (click.style(text, fg=colour) if colour else text))
         if w.changes:
             by_sheet: dict[str, list[dict[str, Any]]] = {}
@@ -121,7 +119,7 @@ def render_sync(run: SyncRun) -> str:
                     value = "(vidée)" if change["value"] is None else f"« {text} »"
                     lines.append(f"        {change['cell']:<7} ← {value}")
                 if len(changes) > DRY_RUN_EXAMPLES:
-                    lines.append(f"        … et {len(changes) - DRY_RUN_EXAMPLES} autres")
+                    lines.append(f"        … et {plural(len(changes) - DRY_RUN_EXAMPLES, 'autre')}")
     if run.consolidated:
         c = run.consolidated
         state = {"written": "à jour", "skipped": "non modifiée", "failed": "échec"}[c.status]
@@ -147,7 +145,8 @@ def render_demo(demo: DemoRun) -> str:
     written = [w for w in synced.writes if w.status == "written"]
     cells = sum(w.cells for w in written)
     lines = [render_report(synced.check.report).rstrip("\n"), "",
-             f"Synchronisation : {cells} cellules calculées écrites dans {len(written)} classeurs "
+             f"Synchronisation : {plural(cells, 'cellule calculée écrite', 'cellules calculées écrites')} "
+             f"dans {plural(len(written), 'classeur')} "
              "(colonnes à en-tête vert à droite de chaque tableau, et « Contrôle »)."]  # fmt: skip
     if synced.consolidated:
         lines.append(f"Consolidation pour le référent qualité : {synced.consolidated.path}")
@@ -168,10 +167,22 @@ def render_demo(demo: DemoRun) -> str:
         lines += ["", click.style(f"Aperçu d'un courriel ({demo.sample.subject}) :", bold=True)]
         lines += ["  │ " + line for line in body[:PREVIEW_LINES]]
         if len(body) > PREVIEW_LINES:
-            lines.append(f"  │ … ({len(body) - PREVIEW_LINES} lignes de plus)")
+            lines.append(f"  │ … ({plural(len(body) - PREVIEW_LINES, 'ligne')} de plus)")
     lines += [
         "",
         "Courriels de relance (fichiers .eml, à ouvrir avec la messagerie) : "
         f"{demo.config.alerts.outbox}",
     ]
+    made = demo.deliverables
+    if made is not None:
+        lines += [
+            "",
+            f"Livrables du référent qualité ({made.folder}) :",
+            f"  bilan annuel {made.report.year} : {made.report.document.name} "
+            f"(et ses chiffres : {made.report.workbook.name})",
+            f"  dossier de preuves pour l'audit : {made.audit.document.name} "
+            f"et {made.audit.workbook.name}",
+            f"  export PILOTE ({made.pilote.month_name}) : {made.pilote.path.name}, "
+            f"{plural(len(made.pilote.rows), 'indicateur')}",
+        ]
     return "\n".join(lines) + "\n"

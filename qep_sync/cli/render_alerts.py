@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from qep_sync.text import french_day
+from qep_sync.text import french_day, plural
 
 if TYPE_CHECKING:  # the alerts job loads the data libraries: only its type here
     from qep_sync.alerts.job import AlertRun
@@ -20,18 +20,14 @@ _MARK = {
 }
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n > 1 else ''}"
-
-
 def _headline(run: AlertRun) -> str:
     day = french_day(run.today)
     if run.dry_run:
         n = run.count("planned")
-        return (f"Simulation des relances du {day} — {_plural(n, 'courriel')} à envoyer "
+        return (f"Simulation des relances du {day} — {plural(n, 'courriel')} à envoyer "
                 f"({run.transport}) ; rien n'est envoyé ni enregistré")  # fmt: skip
     sent = run.count("sent")
-    return f"Relances du {day} — {_plural(sent, 'courriel')} envoyé{'s' if sent > 1 else ''} ({run.transport})"
+    return f"Relances du {day} — {plural(sent, 'courriel envoyé', 'courriels envoyés')} ({run.transport})"
 
 
 def render_alerts(run: AlertRun, *, items_shown: int = ITEMS_SHOWN) -> str:
@@ -64,16 +60,19 @@ def render_alerts(run: AlertRun, *, items_shown: int = ITEMS_SHOWN) -> str:
                 what = f"{d.item.status} · {d.item.title}"
                 lines.append(f"        • {what if len(what) <= 90 else what[:89] + '…'}")
             if len(deliveries) > items_shown:
-                lines.append(f"        … et {len(deliveries) - items_shown} autres")
+                lines.append(f"        … et {plural(len(deliveries) - items_shown, 'autre')}")
     if run.findings:
         lines.append("")
         for f in run.findings:
             where = f"{f.source}, {f.sheet}" + (f", ligne {f.row}" if f.row else "")
-            lines.append(click.style("Attention : ", fg="yellow") + f"{where} : {f.message}")
+            label = f"{f.severity.label} : "
+            colour = "yellow" if f.severity == "warning" else "red"
+            lines.append(click.style(label, fg=colour) + f"{where} : {f.message}")
     failed = run.count("failed")
     if failed and not run.error:
         lines += [
             "",
-            f"{_plural(failed, 'courriel')} non envoyé(s) : retenté(s) au prochain passage.",
+            f"{plural(failed, 'courriel non envoyé', 'courriels non envoyés')} : nouvel essai au "
+            "prochain passage.",
         ]
     return "\n".join(lines) + "\n"

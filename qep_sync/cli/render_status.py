@@ -8,6 +8,7 @@ import click
 
 from qep_sync.service.journal import RunRecord
 from qep_sync.service.status import Status
+from qep_sync.text import plural
 
 STATUS_FR = {"running": "en cours", "ok": "réussi", "partial": "partiel", "error": "échec",
              "interrupted": "interrompu"}  # fmt: skip
@@ -35,10 +36,10 @@ def _run_line(run: RunRecord) -> str:
         if c["sources_failed"]:
             facts += f", {c['sources_failed']} en échec"
         if c["sources_skipped"]:
-            facts += f", {c['sources_skipped']} différées"
-        facts += f", {c['cells_written']} cellules"
+            facts += f", {plural(c['sources_skipped'], 'différée')}"
+        facts += f", {plural(c['cells_written'], 'cellule')}"
     elif run.kind == "alerts":
-        facts = f"{c['messages_sent']} courriels envoyés"
+        facts = plural(c["messages_sent"], "courriel envoyé", "courriels envoyés")
         if c["messages_failed"]:
             facts += f", {c['messages_failed']} en échec"
     else:

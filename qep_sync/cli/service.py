@@ -29,14 +29,7 @@ from qep_sync.errors import UsageError
 from qep_sync.service.journal import Journal, export_csv, export_json
 from qep_sync.service.logs import secrets_of, setup_logging
 from qep_sync.service.status import workspace_status
-
-
-def _no_today(command: str) -> None:
-    ctx = click.get_current_context()
-    if ctx.get_parameter_source("today") == click.core.ParameterSource.COMMANDLINE:
-        raise UsageError(
-            f"--today n'a pas de sens pour qep-sync {command} : chaque passage prend la date du jour"
-        )
+from qep_sync.text import plural
 
 
 @click.command()
@@ -55,16 +48,16 @@ def _no_today(command: str) -> None:
 @click.option(
     "--log-file",
     type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FICHIER",
     default=None,
     help="Journal tournant dans ce fichier, en plus de la sortie d'erreur (défaut : [logging] file).",
 )
-@common_options
+@common_options(today=False)  # each run takes its own date
 def serve(
     no_initial_run: bool,
     log_format: str | None,
     log_file: Path | None,
     config_path: Path | None,
-    today: dt.date,
 ) -> None:
     """Tourne en service : synchronise et relance selon [schedule], jusqu'à l'arrêt.
 
@@ -77,7 +70,6 @@ def serve(
     """
     from qep_sync.service.serve import ServeLoop, install_signal_handlers
 
-    _no_today("serve")
     config = resolve_config(config_path)
     settings = replace(
         config.logging,
@@ -109,9 +101,9 @@ def serve(
     "--runs",
     "count",
     type=click.IntRange(1, 1000),
+    metavar="N",
     default=10,
-    show_default=True,
-    help="Nombre de derniers passages montrés.",
+    help="Nombre de derniers passages montrés (défaut : 10).",
 )
 @format_option
 @common_options
@@ -139,6 +131,7 @@ def status(count: int, fmt: str, config_path: Path | None, today: dt.date) -> No
 @click.option("--kind", type=click.Choice(["sync", "alerts", "notice"]), default=None,
               help="Seulement ce type de passage.")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FICHIER",
               help="Écrit l'export dans ce fichier plutôt qu'à l'écran.")  # fmt: skip
 @common_options
 def journal_command(
@@ -167,7 +160,9 @@ def journal_command(
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"écriture impossible de {output} : {exc}") from None
-    click.echo(f"{len(runs)} passages exportés dans {output}", err=True)
+    click.echo(
+        f"{plural(len(runs), 'passage exporté', 'passages exportés')} dans {output}", err=True
+    )
 
 
 COMMANDS = (serve, status, journal_command)

@@ -177,7 +177,8 @@ RULES: dict[str, Rule] = {
 def control_text(findings: list[Finding]) -> str | None:
     """The Contrôle cell: errors first, then warnings prefixed « Attention : »; None when clean."""
     errors = [f.message for f in findings if f.severity is Severity.ERROR]
-    warnings = [f"Attention : {f.message}" for f in findings if f.severity is Severity.WARNING]
+    warning = Severity.WARNING
+    warnings = [f"{warning.label} : {f.message}" for f in findings if f.severity is warning]
     text = " ; ".join(dict.fromkeys(errors + warnings))
     if len(text) > EXCEL_CELL_LIMIT:  # Excel refuses longer cells; the first findings matter most
         text = text[: EXCEL_CELL_LIMIT - 1] + "…"

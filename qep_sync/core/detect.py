@@ -123,6 +123,42 @@ def recognise(
     return best[1] if best else None
 
 
+@dataclass(frozen=True)
+class NearMiss:
+    """The sheet that came closest to a tracker when none was recognised, and what it lacked."""
+
+    sheet: str
+    spec: TrackerSpec
+    header_row: int  # 1-based row of the most plausible header
+    missing: tuple[str, ...]  # titles of the required columns not found in it
+
+    def describe(self) -> str:
+        """« l'onglet « Feuil1 » ressemble le plus au suivi Plan d'actions (en-tête ligne 2),
+        mais il lui manque les colonnes obligatoires « N° action », « État » »."""
+        titles = ", ".join(f"« {t} »" for t in self.missing)
+        which = "la colonne obligatoire" if len(self.missing) == 1 else "les colonnes obligatoires"
+        lacks = f", mais il lui manque {which} {titles}" if self.missing else ""
+        return (f"l'onglet « {self.sheet} » ressemble le plus au suivi {self.spec.title} "
+                f"(en-tête ligne {self.header_row}){lacks}")  # fmt: skip
+
+
+def closest_tracker(sheets: list[SheetData], specs: dict[str, TrackerSpec]) -> NearMiss | None:
+    """Among sheets that no tracker recognised, the sheet × tracker whose header row holds the
+    most of the tracker's columns (required ones first); None when no row holds two of them
+    (one matching word, « Poste » in a budget, says nothing)."""
+    best: tuple[tuple[int, int], NearMiss] | None = None
+    for sheet in sheets:
+        for spec in specs.values():
+            for i, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
+                required, found = _header_score(spec, row)
+                if found < 2 or (best is not None and (found, required) <= best[0]):
+                    continue
+                present = {spec.header_index.get(fold(v)) for v in row if isinstance(v, str)}
+                missing = tuple(f.title for f in spec.required if f.name not in present)
+                best = ((found, required), NearMiss(sheet.title, spec, i + 1, missing))
+    return best[1] if best else None
+
+
 def layout(spec: TrackerSpec, sheet: SheetData) -> TrackerSheet:
     """Locate header and columns of a recognised tracker sheet; LayoutError when impossible."""
     if not any(not is_empty(v) for row in sheet.rows for v in row):

@@ -19,8 +19,9 @@ class Severity(StrEnum):
 
     @property
     def label(self) -> str:
-        """The word a person reads: « Erreur » or « Avertissement »."""
-        return "Erreur" if self is Severity.ERROR else "Avertissement"
+        """The one word a person reads for it, in the terminal, the workbooks, « Contrôle » and
+        the emails alike: « Erreur » or « Attention »."""
+        return "Erreur" if self is Severity.ERROR else "Attention"
 
 
 @dataclass(frozen=True)

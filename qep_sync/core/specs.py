@@ -223,6 +223,37 @@ def _field(tracker: str, raw: dict[str, Any]) -> Field:
     )
 
 
+# The json module speaks English; these are the mistakes people make by hand, said in French.
+_JSON_REASONS = (
+    ("Expecting value", "valeur attendue (un texte entre guillemets droits \"…\", un nombre, "
+     "true, false, une liste […] ou un objet {…})"),
+    ("Expecting property name enclosed in double quotes",
+     "nom de clé attendu, entre guillemets droits (\"name\")"),
+    ("Expecting ',' delimiter", "virgule manquante entre deux éléments"),
+    ("Expecting ':' delimiter", "deux-points « : » manquant après le nom de la clé"),
+    ("Extra data", "texte en trop après la fin du fichier (une accolade « } » de trop ?)"),
+    ("Unterminated string starting at", "texte non fermé : guillemet droit \" manquant"),
+    ("Invalid control character at",
+     "caractère invisible dans un texte (tabulation, retour à la ligne) : retirez-le"),
+    ("Invalid \\escape", "barre oblique inverse \\ dans un texte : doublez-la (\\\\)"),
+    ("Invalid \\uXXXX escape", "code \\u mal écrit dans un texte (quatre chiffres attendus)"),
+    ("Illegal trailing comma before end of", "virgule en trop avant la fin de la liste ou de l'objet"),
+)  # fmt: skip
+
+
+def json_reason(exc: json.JSONDecodeError) -> str:
+    """Why a spec file is no JSON, in French: the most common mistake first (a comma left
+    after the last item, as a person editing a list by hand leaves one)."""
+    before = exc.doc[: exc.pos].rstrip()
+    if before.endswith(",") and exc.doc[exc.pos : exc.pos + 1] in ("]", "}"):
+        closing = exc.doc[exc.pos]
+        return f"virgule en trop avant « {closing} » : retirez la virgule après le dernier élément"
+    for english, french in _JSON_REASONS:
+        if exc.msg.startswith(english):
+            return french
+    return f"syntaxe incorrecte (détail technique : {exc.msg})"
+
+
 def load_spec(path: Path) -> TrackerSpec:
     """Read and check one spec file."""
     try:
@@ -231,7 +262,7 @@ def load_spec(path: Path) -> TrackerSpec:
         raise SpecError(f"{path.name} : lecture impossible ({exc})") from None
     except json.JSONDecodeError as exc:
         raise SpecError(
-            f"{path.name} : JSON invalide ligne {exc.lineno}, colonne {exc.colno} ({exc.msg})"
+            f"{path.name} : JSON invalide ligne {exc.lineno}, colonne {exc.colno} : {json_reason(exc)}"
         ) from None
     name = raw.get("name", path.stem)
     fields = tuple(_field(name, f) for f in raw.get("fields", []))

@@ -16,12 +16,14 @@ from qep_sync.cells import a1
 from qep_sync.config import Config, Rules, Source
 from qep_sync.core.compute import compute_table
 from qep_sync.core.contract import Book
-from qep_sync.core.detect import LayoutError, layout, recognise
+from qep_sync.core.detect import LayoutError, closest_tracker, layout, recognise
 from qep_sync.core.findings import Finding, Report, Severity, SheetSummary, SourceReport
 from qep_sync.core.parsing import is_empty
+from qep_sync.core.services import UNASSIGNED, ServiceIndex
 from qep_sync.core.specs import TrackerSpec, load_specs
 from qep_sync.core.validate import Table, validate_sheet
 from qep_sync.errors import STOPS_THE_RUN, SourceError, unexpected
+from qep_sync.vocabulary import SERVICE_FIELD
 from qep_sync.workdays import WorkingCalendar, calendar_of
 
 Progress = Callable[[int, int, Source], None]
@@ -49,6 +51,7 @@ class CheckRun:
     report: Report
     sources: list[SourceRun]
     specs: dict[str, TrackerSpec]
+    services: ServiceIndex = field(default_factory=lambda: ServiceIndex(()))
 
     def tables(self, tracker: str) -> list[Table]:
         return [t for s in self.sources for t in s.tables if t.tracker == tracker]
@@ -127,9 +130,12 @@ def _read_and_validate(
         if all(is_empty(v) for s in workbook.sheets for row in s.rows for v in row):
             report.error = "classeur vide : aucun tableau de suivi à lire"
         else:
+            near = closest_tracker(workbook.sheets, specs)
+            hint = f" ; {near.describe()}" if near else ""
             report.error = (
-                f"aucun onglet de suivi reconnu (onglets : {titles}) ; nommez l'onglet comme le suivi "
-                "(par exemple « Plan d'actions ») ou indiquez-le dans la configuration (sources.sheets)"
+                f"aucun onglet de suivi reconnu (onglets : {titles}){hint} ; nommez l'onglet comme "
+                "le suivi (par exemple « Plan d'actions »), complétez son en-tête ou indiquez-le "
+                "dans la configuration (sources.sheets)"
             )
     _free_rows(run)
     return run
@@ -149,6 +155,26 @@ def _needs_percent(spec: TrackerSpec) -> bool:
     return any(f.format in ("percent", "measure") for f in spec.fields)
 
 
+def _warn(run: SourceRun, table: Table, row: int, name: str, message: str) -> None:
+    """A warning on one cell of a table, found once every source is read."""
+    sheet = table.sheet
+    value = table.value(row, name)
+    finding = Finding(
+        run.source.label,
+        run.source.service,
+        sheet.title,
+        a1(row, sheet.columns[name]),
+        sheet.headers[name],
+        "" if value is None else str(value),
+        f"{sheet.headers[name]} : {message}",
+        Severity.WARNING,
+        row,
+        table.tracker,
+    )
+    table.findings.append(finding)
+    run.report.findings.append(finding)
+
+
 def _engagements_listed(run: CheckRun) -> None:
     """Warn about action-plan engagement numbers that no self-assessment lists (docs/contract.md §3.1.12)."""
     listed = {
@@ -161,25 +187,31 @@ def _engagements_listed(run: CheckRun) -> None:
         for table in source.tables:
             if table.tracker != "plan_actions" or "engagement" not in table.sheet.columns:
                 continue
-            col = table.sheet.columns["engagement"]
             for row in table.frame.index:
                 number = table.value(row, "engagement")
                 if number is not None and number not in listed:
-                    finding = Finding(
-                        source.source.label,
-                        source.source.service,
-                        table.sheet.title,
-                        a1(row, col),
-                        table.sheet.headers["engagement"],
-                        str(number),
-                        f"{table.sheet.headers['engagement']} : l'engagement n° {number} "
-                        "ne figure dans aucune autoévaluation",
-                        Severity.WARNING,
-                        row,
-                        "plan_actions",
-                    )
-                    table.findings.append(finding)
-                    source.report.findings.append(finding)
+                    _warn(source, table, row, "engagement",
+                          f"l'engagement n° {number} ne figure dans aucune autoévaluation")  # fmt: skip
+
+
+def _services_named(run: CheckRun) -> None:
+    """Warn about Service cells that name no known service: the row counts under « Non
+    attribué » (docs/contract.md §4), and so does an empty one in a central workbook."""
+    for source in run.sources:
+        for table in source.tables:
+            name = SERVICE_FIELD.get(table.tracker)
+            if name is None or name not in table.sheet.columns:
+                continue  # no Service column: the rows count under the source's own service
+            for row in table.frame.index:
+                text = table.value(row, name)
+                if text is None or not str(text).strip():
+                    if ServiceIndex.default(source.source, table.tracker) == UNASSIGNED:
+                        _warn(source, table, row, name, "service non renseigné : la ligne est "
+                              f"comptée dans « {UNASSIGNED} » ; indiquez le service")  # fmt: skip
+                elif run.services.known(text) is None:
+                    _warn(source, table, row, name, f"service inconnu « {text} » : la ligne est "
+                          f"comptée dans « {UNASSIGNED} » ; indiquez le code ou le nom d'un "
+                          "service de la configuration ou de l'onglet Correspondants")  # fmt: skip
 
 
 def run_check(
@@ -198,6 +230,10 @@ def run_check(
         run = read_source(source, specs, today, config)
         runs.append(run)
         report.sources.append(run.report)
-    result = CheckRun(report, runs, specs)
+    named = [t.value(r, "service") for s in runs for t in s.tables
+             if t.tracker == "correspondants" for r in t.frame.index]  # fmt: skip
+    result = CheckRun(report, runs, specs, ServiceIndex(config.sources, named))
     _engagements_listed(result)
+    if config.consolidated is not None:  # a quick look at files knows no service but theirs
+        _services_named(result)
     return result

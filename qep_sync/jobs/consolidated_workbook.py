@@ -17,13 +17,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.chart.label import DataLabelList
+from openpyxl.chart.series import SeriesLabel
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -34,7 +35,17 @@ from openpyxl.worksheet.worksheet import Worksheet
 from qep_sync import files
 from qep_sync.backends.ooxml import PackageError, open_package, sheet_parts
 from qep_sync.core.findings import Severity
-from qep_sync.jobs.view import SHEETS, Chart, Column, ConsolidatedView, Percentage, ViewTable
+from qep_sync.jobs.view import (
+    SHEETS,
+    Chart,
+    Column,
+    ConsolidatedView,
+    Delta,
+    DeltaPercentage,
+    Link,
+    Percentage,
+    ViewTable,
+)
 from qep_sync.vocabulary import (
     NO,
     YES,
@@ -75,7 +86,11 @@ class ConsolidationResult:
 
 TITLE_ROW, NOTE_ROW, HEADER_ROW = 1, 2, 3
 FORMATS = {"date": "DD/MM/YYYY", "month": "MM/YYYY", "datetime": "DD/MM/YYYY HH:MM",
-           "percent": "0 %"}  # fmt: skip
+           "percent": "0 %", "delta": "+0;-0;0", "delta_percent": '+0" pt";-0" pt";0" pt"',
+           "link": "@"}  # fmt: skip
+LINK_FONT = Font(color="0563C1", underline="single")
+PAPER_A4 = "9"  # SpreadsheetML paperSize
+PORTRAIT_WIDTH = 110  # characters of column width that fit an A4 page upright
 MAX_TEXT = 32_767  # Excel's limit for one cell
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 HEADER_BORDER = Border(bottom=Side(style="thin", color="8EA9DB"))
@@ -92,6 +107,17 @@ EMPTY_SHEET = (
     b"<sheetData/></worksheet>"
 )
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"\s*/>')
+_AFTER_LINKS = re.compile(rb"<(?:printOptions|pageMargins|pageSetup|headerFooter)\b")
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+HYPERLINK_TYPE = REL_NS + "/hyperlink"
+LINK_ID = "rIdQepLink"  # ids of our links' relationships (openpyxl's are rId1, rId2...)
+MAX_LINES = 8  # a row grows for a wrapped text up to this many lines
+MAX_LINKS = 65_000  # Excel keeps at most 65,530 hyperlinks per sheet
+EMPTY_RELS = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    b"</Relationships>"
+)
 _ESCAPE_LIKE = re.compile("_(x[0-9A-Fa-f]{4}_)")
 
 
@@ -129,8 +155,10 @@ def write_view(summary: ConsolidatedView, path: Path) -> ConsolidationResult:
             "failed", f"{path.name} : écriture impossible ({files.os_reason(exc)})", path
         )
     counts = {t.title: len(t.rows) for t in summary.tables}
+    services = summary.table("Synthèse").total or ["", ""]
     return ConsolidationResult("written", f"{path.name} : consolidation mise à jour "
-                               f"({counts['Synthèse']} services, {counts['Échéances']} échéances, "
+                               f"({services[1]}, {counts['Échéances']} échéances, "
+                               f"{counts['Réponses']} réponses attendues, "
                                f"{counts['Anomalies']} anomalies)", path)  # fmt: skip
 
 
@@ -166,12 +194,21 @@ def _open(path: Path) -> Workbook:
         raise PackageError(text[0][:200] if text else type(exc).__name__) from None
 
 
-def _fill(book: Workbook, summary: ConsolidatedView) -> dict[str, tuple[bytes, str]]:
+@dataclass
+class _SheetRows:
+    """What ``_save`` puts into an owned sheet's XML after openpyxl wrote it."""
+
+    body: bytes  # the <row> elements
+    dimension: str
+    links: list[tuple[str, str]]  # (cell, target)
+
+
+def _fill(book: Workbook, summary: ConsolidatedView) -> dict[str, _SheetRows]:
     """Recreate the owned sheets at their places in ``book``; every other sheet stays.
 
-    The sheets get their titles, headers, formats and charts here; their data rows come back
-    as sheet XML (title -> (rows, dimension)) for ``_save`` to put in: openpyxl spends about
-    15 µs per cell, which made the big case (300,000 cells) take many seconds.
+    The sheets get their titles, headers, formats and charts here; their data rows and links
+    come back as sheet XML for ``_save`` to put in: openpyxl spends about 15 µs per cell,
+    which made the big case (300,000 cells) take many seconds.
     """
     order = list(book.sheetnames)
     for i, title in enumerate(SHEETS):
@@ -182,12 +219,13 @@ def _fill(book: Workbook, summary: ConsolidatedView) -> dict[str, tuple[bytes, s
         if title in book.sheetnames:
             book.remove(book[title])
     styles = _StyleIds(book)
-    rows: dict[str, tuple[bytes, str]] = {}
+    rows: dict[str, _SheetRows] = {}
     for title in sorted(SHEETS, key=order.index):
         table = summary.table(title)
         ws = book.create_sheet(title, order.index(title))
-        _format_sheet(ws, table)
-        rows[title] = (_rows_xml(table, styles), _dimension(table))
+        _format_sheet(ws, table, summary)
+        body, links = _rows_xml(table, styles, _widths(table))
+        rows[title] = _SheetRows(body, _dimension(table), links)
     for ws in book.worksheets:
         ws.sheet_view.tabSelected = False
     book.active = book.sheetnames.index(SHEETS[0])
@@ -197,55 +235,136 @@ def _fill(book: Workbook, summary: ConsolidatedView) -> dict[str, tuple[bytes, s
     return rows
 
 
-def _save(book: Workbook, rows: dict[str, tuple[bytes, str]], target: Path) -> None:
-    """Save with openpyxl, then put each owned sheet's data rows into its XML."""
+def _save(book: Workbook, rows: dict[str, _SheetRows], target: Path) -> None:
+    """Save with openpyxl, then put each owned sheet's data rows and links into its XML."""
     buffer = io.BytesIO()
     book.save(buffer)
     with zipfile.ZipFile(buffer) as zin:
         parts = {p.part: p.title for p in sheet_parts(zin)}
+        rels = {_rels_name(part): parts[part] for part in parts}
+        names = set(zin.namelist())
+        added = {name: title for name, title in rels.items()
+                 if name not in names and rows.get(title) and rows[title].links}  # fmt: skip
         with open(target, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zout:
             for info in zin.infolist():
                 data = zin.read(info.filename)
                 title = parts.get(info.filename)
                 if title in rows:
-                    body, dimension = rows[title]
-                    end = data.rindex(b"</sheetData>")
-                    data = data[:end] + body + data[end:]
-                    data = _DIMENSION.sub(f'<dimension ref="{dimension}"/>'.encode(), data, 1)
+                    data = _with_rows(data, rows[title])
+                elif info.filename in rels and rels[info.filename] in rows:
+                    data = _with_link_rels(data, rows[rels[info.filename]].links)
                 zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+            for name, title in added.items():
+                zout.writestr(name, _with_link_rels(EMPTY_RELS, rows[title].links),
+                              compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)  # fmt: skip
+
+
+def _rels_name(part: str) -> str:
+    return posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+
+
+def _with_rows(data: bytes, sheet: _SheetRows) -> bytes:
+    end = data.rindex(b"</sheetData>")
+    data = data[:end] + sheet.body + data[end:]
+    data = _DIMENSION.sub(f'<dimension ref="{sheet.dimension}"/>'.encode(), data, 1)
+    if sheet.links:  # <hyperlinks> comes right before <printOptions> or <pageMargins>
+        links = "".join(f'<hyperlink ref="{ref}" r:id="{LINK_ID}{n}"/>'
+                        for n, (ref, _) in enumerate(sheet.links, start=1))  # fmt: skip
+        xml = f'<hyperlinks xmlns:r="{REL_NS}">{links}</hyperlinks>'.encode()
+        at = _AFTER_LINKS.search(data)
+        place = at.start() if at else data.rindex(b"</worksheet>")
+        data = data[:place] + xml + data[place:]
+    return data
+
+
+def _with_link_rels(data: bytes, links: list[tuple[str, str]]) -> bytes:
+    entries = "".join(f'<Relationship Id="{LINK_ID}{n}" Type="{HYPERLINK_TYPE}" '
+                      f'Target={quoteattr(target)} TargetMode="External"/>'
+                      for n, (_, target) in enumerate(links, start=1))  # fmt: skip
+    end = data.rindex(b"</Relationships>")
+    return data[:end] + entries.encode() + data[end:]
+
+
+def _lines(table: ViewTable) -> list[tuple[list[Any] | str, bool]]:
+    """The rows under the header as written: data, total (bold), then each block's caption
+    (a text) and rows."""
+    lines: list[tuple[list[Any] | str, bool]] = [(values, False) for values in table.rows]
+    if table.total:
+        lines.append((table.total, True))
+    for block in table.blocks:
+        lines.append(("", False))
+        lines.append((block.caption, True))
+        lines += [(values, False) for values in block.rows]
+    return lines
 
 
 def _dimension(table: ViewTable) -> str:
-    last = HEADER_ROW + len(table.rows) + (1 if table.total else 0)
+    last = HEADER_ROW + len(_lines(table))
     return f"A1:{get_column_letter(max(len(table.columns), 1))}{last}"
 
 
-def _format_sheet(ws: Worksheet, table: ViewTable) -> None:
-    """Title, note, header row, widths, freeze, filter, colours and charts of one sheet."""
+def _format_sheet(ws: Worksheet, table: ViewTable, view: ConsolidatedView) -> None:
+    """Title, note, header row, widths, freeze, filter, colours, charts and print setup."""
     ncols = len(table.columns)
     _text(ws, TITLE_ROW, 1, table.heading).font = Font(bold=True, size=14)
     _text(ws, NOTE_ROW, 1, table.note).font = Font(italic=True, color="595959")
+    widths = _widths(table)
+    lines = 1
     for j, column in enumerate(table.columns, start=1):
         cell = _text(ws, HEADER_ROW, j, column.title)
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         cell.border = HEADER_BORDER
         cell.alignment = Alignment(wrap_text=True, vertical="center")
-        ws.column_dimensions[get_column_letter(j)].width = _width(column, table.rows, j - 1)
-    ws.row_dimensions[HEADER_ROW].height = 32
+        width = widths[j - 1]
+        ws.column_dimensions[get_column_letter(j)].width = width
+        lines = max(lines, _wrapped_lines(column.title, width))
+    ws.row_dimensions[HEADER_ROW].height = 15 * lines + 3
     first, last = HEADER_ROW + 1, HEADER_ROW + len(table.rows)
     if table.rows:
         _colour(ws, table, first, last)
     ws.freeze_panes = f"{get_column_letter(table.frozen_columns + 1)}{first}"  # no cell made
     ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(ncols)}{max(last, HEADER_ROW)}"
-    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    below = last + (1 if table.total else 0) + 3
+    _print_setup(ws, table, view, sum(widths))
+    below = HEADER_ROW + len(_lines(table)) + 3
     for n, chart in enumerate(table.charts):
-        _add_chart(ws, table, chart, anchor=f"{get_column_letter(1 + n * 9)}{below}")
+        per_row = 2
+        anchor = f"{get_column_letter(1 + (n % per_row) * 9)}{below + (n // per_row) * 20}"
+        _add_chart(ws, table, chart, anchor)
+
+
+def _wrapped_lines(title: str, width: float) -> int:
+    """How many lines a header takes when wrapped at word boundaries in ``width`` characters."""
+    lines, used = 1, 0
+    for word in title.split():
+        if used and used + 1 + len(word) > width - 1:
+            lines, used = lines + 1, len(word)
+        else:
+            used += len(word) + (1 if used else 0)
+    return lines
+
+
+def _print_setup(ws: Worksheet, table: ViewTable, view: ConsolidatedView, width: float) -> None:
+    """A4, upright or landscape by width, fit to the page width (one page for the COPIL),
+    the header row on every page, a page header with the title and date, page numbers."""
+    ws.page_setup.paperSize = PAPER_A4
+    ws.page_setup.orientation = "portrait" if width <= PORTRAIT_WIDTH else "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1 if table.one_page else 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = table.one_page
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.75
+    ws.page_margins.header = ws.page_margins.footer = 0.3
+    ws.oddHeader.left.text = _header_text(view.title)
+    ws.oddHeader.right.text = _header_text(f"{table.title} – situation au {view.today:%d/%m/%Y}")
+    ws.oddFooter.center.text = "Page &P / &N"
+    ws.oddFooter.right.text = "qep-sync"
+
+
+def _header_text(text: str) -> str:
+    return text.replace("&", "&&")  # « & » starts a field code in page headers
 
 
 def _text(ws: Worksheet, row: int, col: int, text: str) -> Cell:
@@ -256,13 +375,13 @@ def _text(ws: Worksheet, row: int, col: int, text: str) -> Cell:
 
 
 def _width(column: Column, rows: list[list[Any]], j: int) -> float:
+    longest = max((len(w) for w in column.title.split()), default=8)  # never cut a word
     if column.width is not None:
-        return column.width
+        return max(column.width, longest + 2.0)
     if column.kind in ("date", "month"):
-        return 12.0
+        return max(12.0, longest + 2.0)
     if column.kind == "datetime":
-        return 17.0
-    longest = max((len(w) for w in column.title.split()), default=8)
+        return max(17.0, longest + 2.0)
     sample = (len(str(r[j])) for r in rows[:500] if isinstance(r[j], str))
     return float(min(max(longest, 9, *sample) + 2, 60))
 
@@ -292,23 +411,25 @@ def _colour(ws: Worksheet, table: ViewTable, first: int, last: int) -> None:
 
 
 def _add_chart(ws: Worksheet, table: ViewTable, spec: Chart, anchor: str) -> None:
-    # Bars only down to the last row with a figure: central workbooks (no letters, no
-    # self-assessment of their own) would otherwise add empty bars.
-    filled = [i for i, row in enumerate(table.rows) if row[spec.value_column] is not None]
-    n = (filled[-1] + 1) if filled else len(table.rows)
-    first, last = HEADER_ROW + 1, HEADER_ROW + max(n, 1)
+    if spec.kind == "line":
+        ws.add_chart(_line_chart(ws, table, spec), anchor)
+        return
+    if spec.rows is not None:
+        start, n = spec.rows
+    else:  # down to the last row with a figure
+        filled = [i for i, row in enumerate(table.rows) if row[spec.value_column] is not None]
+        start, n = 0, (filled[-1] + 1) if filled else len(table.rows)
+    first, last = HEADER_ROW + 1 + start, HEADER_ROW + max(n, start + 1)
     chart = BarChart()
     chart.type = "bar"
     chart.title = spec.title
     chart.legend = None
-    values = Reference(ws, min_col=spec.value_column + 1, min_row=HEADER_ROW, max_row=last)
-    chart.add_data(values, titles_from_data=True)
+    values = Reference(ws, min_col=spec.value_column + 1, min_row=first, max_row=last)
+    chart.add_data(values, titles_from_data=False)
     categories = Reference(ws, min_col=spec.category_column + 1, min_row=first, max_row=last)
     chart.series[0].cat = AxDataSource(strRef=StrRef(f=str(categories)))  # texts, not numbers
     if table.columns[spec.value_column].kind == "percent":
-        chart.y_axis.scaling.min = 0
-        chart.y_axis.scaling.max = 1
-        chart.y_axis.number_format = "0%"
+        _percent_axis(chart)
     chart.x_axis.scaling.orientation = "maxMin"  # bars in the table's order, top down
     chart.x_axis.delete = False
     chart.y_axis.delete = False
@@ -320,8 +441,39 @@ def _add_chart(ws: Worksheet, table: ViewTable, spec: Chart, anchor: str) -> Non
     chart.dataLabels.showLegendKey = False
     chart.dataLabels.showPercent = False
     chart.width = 16
-    chart.height = max(7.5, 0.55 * n + 3)
+    chart.height = max(7.5, 0.55 * (last - first + 1) + 3)
     ws.add_chart(chart, anchor)
+
+
+def _line_chart(ws: Worksheet, table: ViewTable, spec: Chart) -> LineChart:
+    """One line per row of ``spec.rows`` (named by its category cell) over the month columns."""
+    assert spec.rows is not None and spec.columns is not None
+    (start, end), (c0, c1) = spec.rows, spec.columns
+    chart = LineChart()
+    chart.title = spec.title
+    chart.legend.position = "b"
+    for r in range(HEADER_ROW + 1 + start, HEADER_ROW + 1 + end):
+        values = Reference(ws, min_col=c0 + 1, max_col=c1, min_row=r, max_row=r)
+        chart.add_data(values, from_rows=True, titles_from_data=False)
+        series = chart.series[-1]
+        name = Reference(ws, min_col=spec.category_column + 1, min_row=r, max_row=r)
+        series.tx = SeriesLabel(strRef=StrRef(f=str(name)))
+        series.smooth = False
+    months = Reference(ws, min_col=c0 + 1, max_col=c1, min_row=HEADER_ROW, max_row=HEADER_ROW)
+    chart.set_categories(months)
+    if spec.percent:
+        _percent_axis(chart)
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.width = 16
+    chart.height = 8
+    return chart
+
+
+def _percent_axis(chart: BarChart | LineChart) -> None:
+    chart.y_axis.scaling.min = 0
+    chart.y_axis.scaling.max = 1
+    chart.y_axis.number_format = "0%"
 
 
 class _StyleIds:
@@ -330,12 +482,17 @@ class _StyleIds:
     def __init__(self, book: Workbook) -> None:
         probe = book.create_sheet("qep-sync-styles")
         self.ids: dict[tuple[str, bool], int] = {}
-        for n, (kind, bold) in enumerate((k, b) for k in ("text", *FORMATS) for b in (False, True)):
+        kinds = ("text", "wrap", *FORMATS)
+        for n, (kind, bold) in enumerate((k, b) for k in kinds for b in (False, True)):
             cell = probe.cell(n + 1, 1)
             if kind in FORMATS:
                 cell.number_format = FORMATS[kind]
-            if bold:
+            if kind == "link":
+                cell.font = Font(bold=bold, color=LINK_FONT.color, underline="single")
+            elif bold:
                 cell.font = Font(bold=True)
+            # Top-aligned: a line whose text wraps reads level with its figures.
+            cell.alignment = Alignment(wrap_text=kind in ("wrap", "link"), vertical="top")
             self.ids[(kind, bold)] = cell.style_id  # registered in the workbook's styles
         book.remove(probe)
 
@@ -344,42 +501,79 @@ class _StyleIds:
         return f' s="{sid}"' if sid else ""
 
 
-def _rows_xml(table: ViewTable, styles: _StyleIds) -> bytes:
-    """The data rows (and total row) of a table as SpreadsheetML; texts are never formulas."""
+def _widths(table: ViewTable) -> list[float]:
+    return [_width(column, table.rows, j) for j, column in enumerate(table.columns)]
+
+
+def _height(values: list[Any], wrapped: list[float | None]) -> str:
+    """A row's height attribute when a wrapped text takes more than one line (LibreOffice
+    does not grow rows it reads from a file)."""
+    lines = 1
+    for value, width in zip(values, wrapped, strict=False):
+        if width is not None and isinstance(value, str | Link):
+            text = value.text if isinstance(value, Link) else value
+            lines = max(lines, _wrapped_lines(text, width) if len(text) > width - 1 else 1)
+    return f' ht="{15 * min(lines, MAX_LINES) + 1}" customHeight="1"' if lines > 1 else ""
+
+
+def _rows_xml(
+    table: ViewTable, styles: _StyleIds, widths: list[float]
+) -> tuple[bytes, list[tuple[str, str]]]:
+    """The rows under the header as SpreadsheetML (texts are never formulas), and the
+    (cell, target) of their links."""
+    links: list[tuple[str, str]] = []
+    wrapped = [w if c.wrap else None for c, w in zip(table.columns, widths, strict=True)]
     letters = [get_column_letter(j) for j in range(1, len(table.columns) + 1)]
     kinds = [c.kind for c in table.columns]
-    rows = [(values, False) for values in table.rows]
-    if table.total:
-        rows.append((table.total, True))
     out: list[str] = []
-    for r, (values, bold) in enumerate(rows, start=HEADER_ROW + 1):
+    for r, (values, bold) in enumerate(_lines(table), start=HEADER_ROW + 1):
+        if isinstance(values, str):  # a block's caption
+            if values:
+                out.append(f'<row r="{r}"><c r="A{r}" t="inlineStr"{styles.attr("text", True)}>'
+                           f"{_inline(values)}</c></row>")  # fmt: skip
+            continue
         cells = []
-        for letter, kind, value in zip(letters, kinds, values, strict=True):
+        values = values + [None] * (len(letters) - len(values))  # a block's rows may be shorter
+        for letter, kind, value, width in zip(letters, kinds, values, wrapped, strict=True):
             if value is None or value == "":
                 continue
-            ref = f"{letter}{r}"
-            if isinstance(value, str):
-                cells.append(f'<c r="{ref}" t="inlineStr"{styles.attr("text", bold)}>'
-                             f"{_inline(value)}</c>")  # fmt: skip
-            elif isinstance(value, bool):
-                v = int(value)
-                cells.append(f'<c r="{ref}" t="b"{styles.attr("text", bold)}><v>{v}</v></c>')
-            elif isinstance(value, dt.date):
-                style = "datetime" if isinstance(value, dt.datetime) else kind
-                style = style if style in ("date", "month", "datetime") else "date"
-                serial = to_excel(value)
-                cells.append(f'<c r="{ref}"{styles.attr(style, bold)}><v>{serial}</v></c>')
-            elif isinstance(value, int | float):
-                if not math.isfinite(value):
-                    continue
-                style = "percent" if isinstance(value, Percentage) or kind == "percent" else "text"
-                number = int(value) if isinstance(value, int) else repr(float(value))
-                cells.append(f'<c r="{ref}"{styles.attr(style, bold)}><v>{number}</v></c>')
-            else:
-                cells.append(f'<c r="{ref}" t="inlineStr"{styles.attr("text", bold)}>'
-                             f"{_inline(str(value))}</c>")  # fmt: skip
-        out.append(f'<row r="{r}">{"".join(cells)}</row>')
-    return "".join(out).encode("utf-8")
+            cells.append(_cell_xml(f"{letter}{r}", kind, value, bold, styles, links,
+                                   width is not None))  # fmt: skip
+        out.append(f'<row r="{r}"{_height(values, wrapped)}>{"".join(cells)}</row>')
+    return "".join(out).encode("utf-8"), links
+
+
+def _cell_xml(ref: str, kind: str, value: Any, bold: bool, styles: _StyleIds,
+              links: list[tuple[str, str]], wrap: bool) -> str:  # fmt: skip
+    if isinstance(value, Link):
+        if value.target and len(links) < MAX_LINKS:
+            links.append((ref, value.target))
+        return f'<c r="{ref}" t="inlineStr"{styles.attr("link", bold)}>{_inline(value.text)}</c>'
+    if isinstance(value, str):
+        style = styles.attr("wrap" if wrap else "text", bold)
+        return f'<c r="{ref}" t="inlineStr"{style}>{_inline(value)}</c>'
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"{styles.attr("text", bold)}><v>{int(value)}</v></c>'
+    if isinstance(value, dt.date):
+        style = "datetime" if isinstance(value, dt.datetime) else kind
+        style = style if style in ("date", "month", "datetime") else "date"
+        return f'<c r="{ref}"{styles.attr(style, bold)}><v>{to_excel(value)}</v></c>'
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            return ""
+        number = int(value) if isinstance(value, int) else repr(float(value))
+        return f'<c r="{ref}"{styles.attr(_number_style(kind, value), bold)}><v>{number}</v></c>'
+    return f'<c r="{ref}" t="inlineStr"{styles.attr("text", bold)}>{_inline(str(value))}</c>'
+
+
+def _number_style(kind: str, value: float) -> str:
+    if isinstance(value, DeltaPercentage):
+        return "delta_percent"
+    if isinstance(value, Delta):
+        return "delta"
+    if isinstance(value, Percentage) or kind == "percent":
+        return "percent"
+    return "text"
 
 
 def _inline(text: str) -> str:

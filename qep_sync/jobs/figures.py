@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from qep_sync.core.services import ServiceIndex
+from qep_sync.cells import a1
+from qep_sync.core.services import ALL_SERVICES, UNASSIGNED, ServiceIndex
 from qep_sync.core.validate import Table
 from qep_sync.jobs.check import CheckRun, SourceRun
 from qep_sync.text import fold
@@ -28,6 +29,8 @@ from qep_sync.vocabulary import (
     TrainingStatus,
 )
 
+INVALID_LEVEL = "Niveau à corriger"  # a level that is missing or none of the allowed ones
+
 
 @dataclass
 class ServiceEntry:
@@ -38,33 +41,38 @@ class ServiceEntry:
 
 
 class Services:
-    """The services of the run: each source's, plus any named only in a row's Service column."""
+    """The services of the run (core.services): the known ones, in order, then « Non
+    attribué » and « Tous services » when rows count there."""
 
-    def __init__(self, runs: Iterable[SourceRun]) -> None:
-        runs = list(runs)
-        self.index = ServiceIndex(run.source for run in runs)
-        self.by_code: dict[str, ServiceEntry] = {}
-        for run in runs:
-            code = run.source.service
-            self.by_code[code] = ServiceEntry(code, run.source.name, run)
+    def __init__(self, check: CheckRun) -> None:
+        self.index = check.services
+        own = {run.source.service: run for run in check.sources if not run.source.central}
+        self.by_code: dict[str, ServiceEntry] = {
+            code: ServiceEntry(code, self.index.name(code), own.get(code))
+            for code in self.index.codes
+        }
 
     def resolve(self, text: Any, default: str) -> str:
         """The service a row belongs to: its Service cell (code or name) when filled."""
         code = self.index.resolve(text, default)
-        if code not in self.by_code:
-            self.by_code[code] = ServiceEntry(code, "", None)
+        if code not in self.by_code:  # UNASSIGNED or ALL_SERVICES
+            self.by_code[code] = ServiceEntry(code, code, None)
         return code
 
     def ordered(self) -> list[ServiceEntry]:
-        """Services with a source of their own in config order, then the others by name."""
-        own = [s for s in self.by_code.values() if s.run is not None]
-        others = sorted(
-            (s for s in self.by_code.values() if s.run is None), key=lambda s: fold(s.code)
-        )
-        return own + others
+        """The known services (sources in config order, then Correspondants'), then the
+        rows of no known service, then those of the whole prefecture."""
+        apart = [UNASSIGNED, ALL_SERVICES]
+        known = [s for code, s in self.by_code.items() if code not in apart]
+        return known + [self.by_code[code] for code in apart if code in self.by_code]
 
     def rank(self) -> dict[str, int]:
         return {s.code: i for i, s in enumerate(self.ordered())}
+
+    @staticmethod
+    def is_service(code: str) -> bool:
+        """A real service, not a bucket of rows (« Non attribué », « Tous services »)."""
+        return code not in (UNASSIGNED, ALL_SERVICES)
 
 
 class TrackerRows:
@@ -75,7 +83,7 @@ class TrackerRows:
         self.table = table
         self.rows: list[int] = [int(r) for r in table.frame.index]
         self._owned = [c.name for c in table.sheet.spec.computed]
-        default = run.source.service
+        default = ServiceIndex.default(run.source, table.tracker)
         name = SERVICE_FIELD.get(table.tracker)
         raw = self.field(name) if name else [None] * len(self.rows)
         self.services = [services.resolve(v, default) for v in raw]
@@ -94,6 +102,15 @@ class TrackerRows:
     @property
     def sheet(self) -> str:
         return self.table.sheet.title
+
+    @property
+    def run_part(self) -> str | None:
+        """The backend's handle on the sheet (a Google tab's id makes its link)."""
+        return self.table.sheet.sheet.part
+
+    def cell(self, row: int) -> str:
+        """The A1 reference of a row's first tracker column: where its link opens."""
+        return a1(row, min(self.table.sheet.columns.values(), default=0))
 
     def field(self, name: str) -> list[Any]:
         """A user field in row order: None where empty, absent or invalid."""
@@ -180,7 +197,7 @@ class Figures:
 
 
 def read_figures(check: CheckRun, today: dt.date) -> Figures:
-    services = Services(check.sources)
+    services = Services(check)
     views = [
         TrackerRows(run, table, services)
         for run in check.sources
@@ -201,9 +218,12 @@ def _latest_assessments(data: Figures) -> list[Assessment]:
                       v.field("intitule"), v.field("niveau"), v.field("date_evaluation"),
                       v.owned("prochaine_evaluation"), v.owned("statut"), v.field("evaluateur"),
                       strict=True)  # fmt: skip
+        invalid = {row for row, name in v.table.invalid if name == "niveau"}
         for row, service, module, number, title, level, when, due, status, who in columns:
-            if module is None or number is None or level is None:
+            if module is None or number is None:
                 continue  # an error of the sheet, listed in Anomalies
+            if level is None:  # also an error listed in Anomalies; the engagement stays shown
+                level = INVALID_LEVEL if row in invalid else Level.NOT_ASSESSED
             key = (service, fold(module), int(number))
             known = latest.get(key)
             if known is not None and (when or dt.date.min) < (known.evaluated or dt.date.min):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qep_sync import files
 from qep_sync.cells import a1, to_serial
 from qep_sync.config import Config
 from qep_sync.core.contract import SheetPatch, SkippedWrite
@@ -25,10 +26,13 @@ from qep_sync.core.specs import TrackerSpec
 from qep_sync.core.validate import Table
 from qep_sync.errors import STOPS_THE_RUN, WriteBackError, unexpected
 from qep_sync.jobs.check import CheckRun, Progress, SourceRun, run_check
-from qep_sync.jobs.consolidate import consolidate
+from qep_sync.jobs.consolidate import ViewContext, consolidate, last_change
 from qep_sync.jobs.consolidated_workbook import ConsolidationResult, write_view
+from qep_sync.jobs.history import History, HistoryError, source_key
 from qep_sync.jobs.outcome import RunSummary
+from qep_sync.jobs.trends import months_until
 from qep_sync.statefiles import exclusive_lock, holder
+from qep_sync.text import plural
 from qep_sync.vocabulary import CONTROL_TITLE
 from qep_sync.workdays import WorkingCalendar, calendar_of
 
@@ -48,6 +52,7 @@ class FileWrite:
     cells: int = 0
     message: str = ""
     changes: list[dict[str, Any]] = field(default_factory=list)  # per cell, for --dry-run
+    ended: dt.datetime | None = None  # when the write ended (aware), for the history
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -203,7 +208,7 @@ def _sync_source(
         return result
     try:
         warnings = run.book.write(patches)
-        result.status = "written"
+        result.status, result.ended = "written", dt.datetime.now(dt.UTC)
         result.message = " ; ".join(warnings)
         for text in warnings:  # parts skipped this run (a tab whose rows moved), retried next
             run.report.findings.append(
@@ -285,20 +290,60 @@ def _run_sync(
     writes = [sync_source(run, today, config, cal, dry_run) for run in check.sources]
     result = SyncRun(check, writes, dry_run)
     if config.consolidated is not None and not dry_run:
-        result.consolidated = _consolidate(check, today, now, config.consolidated)
+        history = _history(config) if config.path is not None else None
+        try:
+            result.consolidated = _consolidate(check, today, now, config, history, writes)
+        finally:
+            if history is not None:
+                history.close()
     return result
 
 
-def _consolidate(
-    check: CheckRun, today: dt.date, now: dt.datetime | None, path: Path
-) -> ConsolidationResult:
+def _history(config: Config) -> History | None:
+    """The workspace's history; a state folder that cannot hold it does not stop the sync."""
     try:
-        return write_view(consolidate(check, today, generated=now), path)
+        return History(config.state_dir)
+    except HistoryError as exc:
+        log.warning("history unusable: %s", exc)
+        return None
+
+
+def _consolidate(
+    check: CheckRun,
+    today: dt.date,
+    now: dt.datetime | None,
+    config: Config,
+    history: History | None,
+    writes: list[FileWrite],
+) -> ConsolidationResult:
+    assert config.consolidated is not None
+    path = config.consolidated
+    try:
+        seen = {source_key(run.source): last_change(run) for run in check.sources}
+        past = (
+            history.past(today, config.copil_dates, months_until(today), seen) if history else None
+        )
+        view = consolidate(check, today, generated=now, context=ViewContext.of(config, past))
+        result = write_view(view, path)
+        if history is not None and past is not None:
+            history.record(today, view.snapshot, past.persons, _written_times(check, writes))
+        return result
     except BaseException as exc:
         if isinstance(exc, STOPS_THE_RUN):
             raise
         log.error("consolidation failed", exc_info=True)
         return ConsolidationResult("failed", f"{path.name} : {unexpected(exc)}", path)
+
+
+def _written_times(check: CheckRun, writes: list[FileWrite]) -> dict[str, dt.datetime | None]:
+    """What this run's writes left, so that they never count as a person's change: a file's
+    modification time; for a Google Sheet, the moment its write ended."""
+    out: dict[str, dt.datetime | None] = {}
+    for run, write in zip(check.sources, writes, strict=True):
+        if write.status == "written":
+            path = run.source.path
+            out[source_key(run.source)] = files.modified(path) if path else write.ended
+    return out
 
 
 def summarize_sync(run: SyncRun) -> RunSummary:
@@ -331,7 +376,9 @@ def summarize_sync(run: SyncRun) -> RunSummary:
     if consolidated is not None and consolidated.status == "failed":
         problems.append(f"consolidation : {consolidated.message}")
     message = " ; ".join(problems) if problems else (
-        f"{counts['cells_written']} cellules écrites dans {len(written)} classeurs"
-        + (f", {len(skipped)} classeurs laissés pour le prochain passage" if skipped else "")
+        f"{plural(counts['cells_written'], 'cellule écrite', 'cellules écrites')} dans "
+        f"{plural(len(written), 'classeur')}"
+        + (f", {plural(len(skipped), 'classeur laissé', 'classeurs laissés')} pour le prochain "
+           "passage" if skipped else "")
     )  # fmt: skip
     return RunSummary("partial" if run.failed else "ok", counts, message, details)

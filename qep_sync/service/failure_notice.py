@@ -23,6 +23,7 @@ from qep_sync.config import Config
 from qep_sync.env import Environment
 from qep_sync.errors import MailError
 from qep_sync.service.journal import RunRecord
+from qep_sync.text import plural
 
 JOB_NAMES = {"sync": "la synchronisation", "alerts": "les relances"}
 
@@ -33,11 +34,15 @@ def failure_notice(
     """Subject, text and HTML of the email that tells the quality lead a job keeps failing."""
     name = JOB_NAMES[kind]
     first, last = streak[0], streak[-1]
-    subject = f"[qep-sync] {name.capitalize()} en échec depuis {len(streak)} passages"
+    runs = plural(len(streak), "passage")
+    subject = f"[qep-sync] {name.capitalize()} en échec depuis {runs}"
+    latest = (
+        "le dernier passage a" if len(streak) < 2 else f"les {len(streak)} derniers passages ont"
+    )
     lines = [
         "Bonjour,",
         "",
-        f"qep-sync n'arrive plus à faire {name} : les {len(streak)} derniers passages ont échoué, "
+        f"qep-sync n'arrive plus à faire {name} : {latest} échoué, "
         f"depuis le {first.started:%d/%m/%Y à %H:%M}.",
         "",
         f"Dernière erreur ({last.started:%d/%m/%Y %H:%M}) : {last.message or 'sans message'}",

@@ -32,6 +32,7 @@ from qep_sync.config import Config
 from qep_sync.errors import QepSyncError
 from qep_sync.jobs.outcome import RunSummary
 from qep_sync.statefiles import open_state_db
+from qep_sync.text import no_formula
 
 JOURNAL_NAME = "journal.sqlite"
 SCHEMA_VERSION = "1"
@@ -368,9 +369,6 @@ EXPORT_FIELDS = ("id", "kind", "origin", "started", "ended", "seconds", "status"
                  *COUNTS, "message", "details")  # fmt: skip
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def export_csv(runs: list[RunRecord]) -> str:
     """The runs as CSV (UTF-8, comma, one header line; ``details`` as JSON text).
 
@@ -383,8 +381,7 @@ def export_csv(runs: list[RunRecord]) -> str:
     for run in runs:
         row = run.to_dict()
         row["details"] = json.dumps(row["details"], ensure_ascii=False, sort_keys=True)
-        if row["message"].startswith(_FORMULA_START):  # opened in Excel, never a formula
-            row["message"] = "'" + row["message"]
+        row["message"] = no_formula(row["message"])  # opened in Excel, never a formula
         writer.writerow(row)
     return out.getvalue()
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from qep_sync.clock import PARIS
 from qep_sync.config import Config, LogSettings
 from qep_sync.env import Environment, variable
 
@@ -102,12 +103,21 @@ def _show(value: Any) -> str:
     return text
 
 
+def paris_time(record: logging.LogRecord, timespec: str = "seconds") -> str:
+    """When a record was made, in Paris with its offset (``2026-11-26T08:30:00+01:00``),
+    whatever the machine's own time zone: logs, journal, status and outbox agree."""
+    return dt.datetime.fromtimestamp(record.created, PARIS).isoformat(timespec=timespec)
+
+
 class TextFormatter(logging.Formatter):
-    """``2026-11-26 08:30:00 INFO qep_sync.service.serve sync_finished status=ok cells=12``."""
+    """``2026-11-26 08:30:00+01:00 INFO qep_sync.service.serve sync_finished status=ok cells=12``."""
 
     def __init__(self, redactor: Redactor) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%d %H:%M:%S")
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
         self.redactor = redactor
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return paris_time(record).replace("T", " ")
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
@@ -127,9 +137,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
-            "time": dt.datetime.fromtimestamp(record.created)
-            .astimezone()
-            .isoformat(timespec="milliseconds"),
+            "time": paris_time(record, "milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "event": record.getMessage(),

@@ -61,6 +61,7 @@ from qep_sync.service.office_hours import in_office_hours, next_office_run
 from qep_sync.service.scheduler_clock import Clock, scheduler_clock, to_paris
 from qep_sync.service.workspace_jobs import Jobs, WorkspaceJobs
 from qep_sync.statefiles import exclusive_lock
+from qep_sync.text import plural
 from qep_sync.workdays import calendar_of
 
 LOCK_NAME = "serve.lock"
@@ -321,7 +322,7 @@ class ServeLoop:
                       failures=streak.count, to=place)  # fmt: skip
             summary = RunSummary("ok", {"messages_sent": 1},
                               f"référent qualité prévenu : {JOB_NAMES[kind]} en échec depuis "
-                              f"{streak.count} passages", {"job": kind, "failures": streak.count,
+                              f"{plural(streak.count, 'passage')}", {"job": kind, "failures": streak.count,
                                                           "to": self.config.alerts.quality_lead})  # fmt: skip
         if self.journal is not None:
             try:

@@ -23,25 +23,56 @@ def _toml_list(values: Iterable[int]) -> str:
     return "[" + ", ".join(str(v) for v in values) + "]"
 
 
+def _people(plan: WorkspacePlan) -> list[str]:
+    """Who sends and who is the quality lead: the demo's people, or placeholders to fill."""
+    if plan.demo:
+        return [
+            "# Expéditeur des courriels de relance.",
+            f"sender = {_toml(QUALITY_MAILBOX)}",
+            "# Référent qualité : en copie des relances (copy_quality_lead), prévenu des escalades.",
+            f"quality_lead = {_toml(plan.quality_lead)}",
+        ]
+    return [
+        "# Expéditeur des courriels de relance : l'adresse de la mission qualité (à remplacer).",
+        f"sender = {_toml(Alerts().sender)}",
+        "# Référent qualité : en copie des relances (copy_quality_lead). Sans cette clé, c'est",
+        "# la personne de rôle « Référent qualité » du suivi Correspondants.",
+        '# quality_lead = "referent.qualite@prefecture.invalid"',
+    ]
+
+
 def config_text(plan: WorkspacePlan, today: dt.date) -> str:
     """The commented French config of a workspace; every value shown is the default."""
     rules, alerts = Rules(), Alerts()
-    kind = " (démonstration)" if plan.demo else ""
+    title = (
+        "Préfecture du Doubs (démonstration)"
+        if plan.demo
+        else "préfecture de … (à compléter : adresses et services sont des exemples)"
+    )
     lines = [
-        f"# Configuration de qep-sync — Préfecture du Doubs{kind}",
+        f"# Configuration de qep-sync — {title}",
         f"# Créée le {today:%d/%m/%Y} par « qep-sync init ». Format TOML : une ligne qui commence",
         "# par # est un commentaire ; les textes sont entre guillemets. Les chemins relatifs",
         "# partent du dossier de ce fichier. Vérifier : qep-sync check -c qep-sync.toml",
         "",
         "[workspace]",
+        "# Le nom de la préfecture, en titre du bilan annuel et du dossier d'audit.",
+        (
+            'prefecture = "Préfecture du Doubs"'
+            if plan.demo
+            else '# prefecture = "Préfecture de …"'
+        ),  # fmt: skip
         "# Classeur de synthèse du référent qualité, reconstruit à chaque « qep-sync sync ».",
         f"consolidated = {_toml(CONSOLIDATED_NAME)}",
         "# Dossier où qep-sync garde son état (relances déjà envoyées) : ne pas le modifier.",
         f"state_dir = {_toml(str(Config(path=None, sources=()).state_dir))}",
         "# Descriptions des suivis (colonnes, valeurs autorisées) : par défaut celles fournies.",
-        "# Pour ajouter une valeur ou un alias, copiez le dossier schemas/ ici, modifiez-le et",
-        "# indiquez-le :",
+        "# Pour ajouter une valeur ou un alias : « qep-sync specs export schemas » les copie",
+        "# dans le dossier schemas/ ; modifiez-les et indiquez-le :",
         '# schemas_dir = "schemas"',
+        "# Ce dossier vu des postes des agents (partage ou lecteur) : les chemins des courriels",
+        "# commencent alors par lui et s'ouvrent d'un clic. Entre apostrophes :",
+        "# display_root = '\\\\serveur\\qualite'",
         "",
         "[rules]",
         "# Une action est « Échéance proche » quand il reste au plus ce nombre de jours.",
@@ -59,24 +90,22 @@ def config_text(plan: WorkspacePlan, today: dt.date) -> str:
         *(f"{_toml(canal)} = {days}" for canal, days in rules.delai_reponse_jours_ouvres.items()),
         "",
         "[calendar]",
-        "# Jours ouvrés : du lundi au vendredi, hors jours fériés nationaux (le Doubs n'applique",
-        "# pas le droit local d'Alsace-Moselle). Jours de fermeture en plus (ponts), au format",
+        "# Jours ouvrés : du lundi au vendredi, hors jours fériés nationaux (sans les jours du",
+        "# droit local d'Alsace-Moselle). Jours de fermeture en plus (ponts), au format",
         "# AAAA-MM-JJ, par exemple [2026-05-15, 2026-12-24] :",
         "closure_days = []",
         "# Jours fériés où la préfecture est ouverte (lundi de Pentecôte, journée de solidarité) :",
         "worked_holidays = []",
         "",
         "[alerts]",
-        "# Expéditeur des courriels de relance.",
-        f"sender = {_toml(QUALITY_MAILBOX)}",
-        "# Référent qualité : en copie des relances (copy_quality_lead), prévenu des escalades.",
-        f"quality_lead = {_toml(plan.quality_lead)}",
+        *_people(plan),
         f"copy_quality_lead = {str(alerts.copy_quality_lead).lower()}",
         "# Relances envoyées ce nombre de jours avant l'échéance…",
         f"reminder_days = {_toml_list(alerts.reminder_days)}",
         "# …puis tous les N jours tant que l'échéance est dépassée.",
         f"late_every_days = {alerts.late_every_days}",
-        "# Le chef de service est prévenu quand un retard dépasse ce nombre de jours.",
+        "# Le responsable du service (rôle « Chef de service » du suivi Correspondants) est",
+        "# prévenu quand un retard dépasse ce nombre de jours.",
         f"escalation_days = {alerts.escalation_days}",
         "# Garde-fou : nombre maximal de courriels par exécution.",
         f"max_messages = {alerts.max_messages}",
@@ -117,6 +146,12 @@ def config_text(plan: WorkspacePlan, today: dt.date) -> str:
         "# (suivis : autoevaluation, plan_actions, documents, formations, courriers, indicateurs,",
         "# correspondants).",
     ]
+    if not plan.demo:
+        lines += [
+            "# Les services ci-dessous sont des exemples : pour chacun des vôtres, un bloc avec",
+            "# son code, son nom et son classeur (renommez le fichier ou indiquez le vôtre). Les",
+            "# classeurs de la mission qualité (central = true) servent à tous les services.",
+        ]
     for book in plan.books:
         lines += [
             "",
@@ -125,4 +160,6 @@ def config_text(plan: WorkspacePlan, today: dt.date) -> str:
             f"name = {_toml(book.name)}",
             f"path = {_toml(book.path)}",
         ]
+        if book.central:
+            lines.append("central = true  # ses lignes comptent au service de leur colonne Service")
     return "\n".join(lines) + "\n"

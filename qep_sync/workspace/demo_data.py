@@ -41,7 +41,7 @@ def build_demo(today: dt.date, specs: dict[str, TrackerSpec] | None = None) -> W
     specs = specs or load_specs()
     days = WorkingCalendar()
     books = [
-        WorkbookPlan(service_path(s.code), s.code, s.name, [
+        WorkbookPlan(service_path(s.code, s.suffix), s.code, s.name, [
             delais_sheet(s.code, specs["courriers"], today, days),
             indicateurs_sheet(s.code, specs["indicateurs"], today),
         ])
@@ -56,7 +56,9 @@ def build_demo(today: dt.date, specs: dict[str, TrackerSpec] | None = None) -> W
     }
     for book in CENTRAL_BOOKS:
         sheets = [central[book.tracker]]
-        books.append(WorkbookPlan(central_path(book), book.code, central_name(book), sheets))
+        books.append(
+            WorkbookPlan(central_path(book), book.code, central_name(book), sheets, central=True)
+        )
     return WorkspacePlan(books, REFERENT.email, demo=True)
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 import random
 
 from qep_sync.core.specs import TrackerSpec
+from qep_sync.referential import ENGAGEMENTS, MODULES
 from qep_sync.text import french_date
 from qep_sync.workdays import add_months
 from qep_sync.workspace.demo_people import (
@@ -23,8 +24,6 @@ from qep_sync.workspace.demo_people import (
     text_table,
 )
 from qep_sync.workspace.plan import (
-    ENGAGEMENTS,
-    MODULES,
     QUALITY_SERVICE,
     Percent,
     Planted,

@@ -172,6 +172,9 @@ def delais_sheet(code: str, spec: TrackerSpec, today: dt.date, days: WorkingCale
             row["ne_pas_relancer_avant"] = today + 10 * DAY
         middle = len(rows) // 2
         plan.rows = [*rows[:middle], None, *rows[middle:]]
+    elif code == "BRGE":
+        # Kept in LibreOffice (.ods, see plan.SERVICES): a title above the header.
+        plan.preamble = [f"Courriers et courriels {today.year} — {code}", ""]
     elif code == "CERT":
         # Headers on two lines, and dates typed as text in the usual French ways.
         plan.headers = {"date_reception": "Date de\nréception", "date_reponse": "Date de\nréponse"}

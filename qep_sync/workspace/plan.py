@@ -6,22 +6,25 @@ and the plan of every workbook (sheets, columns, rows). ``init`` writes a blank 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
 
 from qep_sync.cells import a1
 from qep_sync.core.specs import TrackerSpec
+from qep_sync.referential import ENGAGEMENTS, MODULES
 
 # --- The seed: the Doubs prefecture's quality policy (2022) ---------------------------------
 
 
 @dataclass(frozen=True)
 class PlannedService:
-    """A service of the workspace: its code (config, file names) and its full name."""
+    """A service of the workspace: its code (config, file names), its full name and the kind
+    of workbook it keeps (Excel's .xlsx, or LibreOffice's .ods)."""
 
     code: str
     name: str
+    suffix: str = ".xlsx"
 
 
 SERVICES: tuple[PlannedService, ...] = (
@@ -32,51 +35,17 @@ SERVICES: tuple[PlannedService, ...] = (
         "BCEEP", "Bureau de la coordination de l'environnement et des enquêtes publiques"
     ),
     PlannedService("BAS", "Bureau de l'admission au séjour"),
-    PlannedService("BRGE", "Bureau de la réglementation générale et des élections"),
+    PlannedService("BRGE", "Bureau de la réglementation générale et des élections", ".ods"),
     PlannedService("CERT", "Centre d'expertise et de ressources titres"),
+)
+# The placeholders of a new workspace (``init`` without ``--demo``): no prefecture's bureaux.
+BLANK_SERVICES: tuple[PlannedService, ...] = (
+    PlannedService("SERVICE-1", "Service 1 (nom complet à indiquer)"),
+    PlannedService("SERVICE-2", "Service 2 (nom complet à indiquer)"),
 )
 QUALITY_SERVICE = PlannedService("QUALITE", "Mission qualité")
 QUALITY_MAILBOX = "prefqualite@doubs.gouv.fr"
 
-MODULES = {
-    1: "Module 1 : Relations générales avec les usagers",
-    2: "Module 2 : Délivrance des CNI-passeports",
-}
-# (module, n°, engagement) as the quality policy words them.
-ENGAGEMENTS: tuple[tuple[int, int, str], ...] = (
-    (1, 1, "Nous vous informons sur les conditions de fonctionnement de nos services"),
-    (1, 2, "Un accueil attentif et courtois dans le respect mutuel quel que soit le canal"),
-    (1, 3, "A votre écoute pour progresser"),
-    (1, 4, "Nous formons nos agents pour améliorer notre qualité de service"),
-    (1, 5, "Nous vous orientons vers le bon service et vous prenons en charge"),
-    (1, 6, "Nous veillons au confort de nos espaces d'accueil et d'attente"),
-    (1, 7, "Nous veillons à limiter votre attente en adaptant notre organisation"),
-    (1, 8, "Un serveur vocal interactif local, s'il a été mis en place, vous informe de manière "
-           "simple et vous met en relation avec un agent"),
-    (1, 9, "Nous vous informons de la mise à disposition d'un serveur vocal interactif national "
-           "« 34 00 » dédié aux démarches sur les titres (hors étrangers)"),
-    (1, 10, "Nous répondons à tous vos appels de manière attentive et efficace en limitant au "
-            "maximum votre temps d'attente"),
-    (1, 11, "Nous facilitons votre navigation et l'accès aux informations actualisées sur notre "
-            "site internet"),
-    (1, 12, "Nous vous délivrons une information administrative numérique fiable"),
-    (1, 13, "Nous facilitons vos démarches en ligne grâce à une offre de service numérique"),
-    (1, 14, "Plus particulièrement, nous facilitons vos démarches en ligne sur les demandes "
-            "de titres"),
-    (1, 15, "Si vous n'avez pas d'accès à internet pour réaliser vos démarches, nous mettons à "
-            "votre disposition dans nos locaux un point numérique sécurisé"),
-    (1, 16, "Nos courriers et courriels sont compréhensibles et complets"),
-    (1, 17, "Nous vous répondons dans un délai annoncé et maîtrisé"),
-    (1, 18, "Nous assurons la traçabilité de vos courriers/courriels de demande d'informations "
-            "pour réduire nos délais"),
-    (1, 19, "Nous communiquons de manière active sur au moins un réseau social "
-            "(Facebook et/ou Twitter)"),
-    (1, 20, "Nous vous garantissons la fiabilité des informations que nous diffusons sur les "
-            "réseaux sociaux"),
-    (2, 21, "Vous êtes contacté en cas d'incomplétude de votre dossier"),
-    (2, 22, "Nous nous organisons pour délivrer vos titres dans un délai raisonnable"),
-    (2, 23, "Une délivrance sécurisée des titres grâce à une lutte contre la fraude organisée"),
-)  # fmt: skip
 
 # --- The layout of a workspace ---------------------------------------------------------------
 
@@ -106,8 +75,8 @@ CENTRAL_BOOKS: tuple[CentralBook, ...] = (
 )
 
 
-def service_path(code: str) -> str:
-    return f"{SERVICES_DIR}/{code}.xlsx"
+def service_path(code: str, suffix: str = ".xlsx") -> str:
+    return f"{SERVICES_DIR}/{code}{suffix}"
 
 
 def central_path(book: CentralBook) -> str:
@@ -178,6 +147,7 @@ class WorkbookPlan:
     service: str
     name: str
     sheets: list[SheetPlan]
+    central: bool = False  # a workbook of the quality mission for the whole prefecture
 
     @property
     def label(self) -> str:
@@ -190,6 +160,12 @@ class WorkspacePlan:
     books: list[WorkbookPlan]
     quality_lead: str
     demo: bool = False
+
+
+def in_format(plan: WorkspacePlan, suffix: str) -> WorkspacePlan:
+    """The same plan with every workbook of the kind ``suffix`` names (``init --format ods``)."""
+    books = [replace(b, path=str(PurePosixPath(b.path).with_suffix(suffix))) for b in plan.books]
+    return replace(plan, books=books)
 
 
 def spec_columns(spec: TrackerSpec, drop: Iterable[str] = ()) -> list[str]:
@@ -207,7 +183,8 @@ def engagement_rows() -> list[dict[str, Any]]:
 
 
 def blank_plan(specs: dict[str, TrackerSpec]) -> WorkspacePlan:
-    """Empty trackers for the seed's services; the self-assessment lists the 23 engagements."""
+    """Empty trackers for two placeholder services and the quality mission's central
+    workbooks; the self-assessment lists the 23 engagements."""
 
     def sheet(tracker: str) -> SheetPlan:
         spec = specs[tracker]
@@ -215,11 +192,13 @@ def blank_plan(specs: dict[str, TrackerSpec]) -> WorkspacePlan:
 
     books = [
         WorkbookPlan(service_path(s.code), s.code, s.name, [sheet(t) for t in SERVICE_TRACKERS])
-        for s in SERVICES
+        for s in BLANK_SERVICES
     ]
     for book in CENTRAL_BOOKS:
         plan = sheet(book.tracker)
         if book.tracker == "autoevaluation":
             plan.rows = list(engagement_rows())
-        books.append(WorkbookPlan(central_path(book), book.code, central_name(book), [plan]))
+        books.append(
+            WorkbookPlan(central_path(book), book.code, central_name(book), [plan], central=True)
+        )
     return WorkspacePlan(books, QUALITY_MAILBOX)

@@ -1,11 +1,11 @@
 """Tracker workbooks written from their plans (openpyxl): what a service expects of a template,
 a styled and frozen header, widths, date and percent formats, dropdowns for allowed values.
+A plan whose path ends in .ods is written by ``odsbooks`` instead, with the same layout.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +18,18 @@ from qep_sync import files
 from qep_sync.cells import column_letter
 from qep_sync.core.specs import Field, TrackerSpec
 from qep_sync.errors import QepSyncError
+from qep_sync.workspace.layout import (
+    DATE_FORMAT,
+    PERCENT_FORMAT,
+    VALIDATION_ROWS,
+    column_format,
+    column_width,
+    dropdown,
+)
+from qep_sync.workspace.odsbooks import write_ods_workbook
 from qep_sync.workspace.plan import Formula, Percent, SheetPlan, WorkbookPlan
 
 # --- Writing sheets --------------------------------------------------------------------------
-
-DATE_FORMAT = "dd/mm/yyyy"
-MONTH_FORMAT = "mm/yyyy"
-PERCENT_FORMAT = "0 %"
-VALIDATION_ROWS = 2000  # dropdowns cover the header's next rows down to this row (at least)
-MAX_LIST_FORMULA = 255  # Excel's limit for an inline list of values
-MAX_WIDTH = 60
 
 HEADER_FONT = Font(bold=True, color="1F3864")
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
@@ -36,57 +38,20 @@ HEADER_BORDER = Border(bottom=Side(style="thin", color="8EA9DB"))
 TITLE_FONT = Font(bold=True, size=14)
 
 
-def column_format(f: Field | None) -> str | None:
-    """The number format of a field's column, if it has one."""
-    if f is None:
-        return None
-    if f.type == "date":
-        return DATE_FORMAT
-    if f.type == "month":
-        return MONTH_FORMAT
-    if f.format == "percent":
-        return PERCENT_FORMAT
-    return None
-
-
-def column_width(
-    header: str, f: Field | None, values: Iterable[Any], number_format: str | None = None
-) -> float:
-    """A width that shows the header and typical values, from the field's type."""
-    base = 16
-    if f is not None:
-        base = {"date": 12, "month": 10, "integer": 9, "number": 10, "boolean": 8}.get(f.type, 16)
-        if f.format == "email":
-            base = 28
-        if f.enum:
-            base = max(base, max(len(v) for v in f.enum) + 4)  # room for the dropdown arrow
-    if number_format and "mmmm" in number_format:
-        base = max(base, 16)  # « septembre 2026 »
-    header_width = max(len(line) for line in header.splitlines()) + 3
-    longest = max((len(v) for v in values if isinstance(v, str)), default=0)
-    return min(max(base, header_width, longest + 2), MAX_WIDTH)
-
-
 def list_validation(f: Field, title: str) -> DataValidation | None:
     """A dropdown of the field's allowed values, or None when Excel cannot show it inline."""
-    if not f.enum or any("," in v or '"' in v for v in f.enum):
+    found = dropdown(f, title)
+    if found is None:
         return None
-    formula = '"' + ",".join(f.enum) + '"'
-    if len(formula) > MAX_LIST_FORMULA:
-        return None  # too long for an inline list; qep-sync still checks the values
-    allowed = ", ".join(f.enum)
-    message = f"« {title} » : choisissez une valeur de la liste ({allowed})."
-    if len(message) > 225:  # Excel's limit for the message
-        message = f"« {title} » : choisissez une valeur de la liste déroulante."
     # A warning, not a stop: qep-sync accepts other spellings (« en cours », aliases).
     return DataValidation(
         type="list",
-        formula1=formula,
+        formula1='"' + ",".join(found.values) + '"',
         allow_blank=True,
         showErrorMessage=True,
         errorStyle="warning",
         errorTitle="Valeur non prévue",
-        error=message,
+        error=found.message,
     )
 
 
@@ -149,7 +114,10 @@ def write_sheet(ws: Worksheet, plan: SheetPlan, spec: TrackerSpec) -> None:
 
 
 def write_workbook(path: Path, plan: WorkbookPlan, specs: dict[str, TrackerSpec]) -> None:
-    """One workbook, written to a temporary file then moved into place."""
+    """One workbook, written to a temporary file then moved into place (.xlsx, or .ods)."""
+    if path.suffix.lower() == ".ods":
+        write_ods_workbook(path, plan, specs)
+        return
     wb = Workbook()
     default = wb.active
     for sheet in plan.sheets:

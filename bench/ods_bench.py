@@ -1,0 +1,334 @@
+"""The .ods benchmark (``make bench``): the large workspace of bench/generate.py as LibreOffice
+files, timed against the references the .ods targets are set on, in the same run.
+
+The workspace is generated as .xlsx (bench/generate.py), then converted once by LibreOffice
+(``soffice --headless --convert-to ods``: real LibreOffice files) into bench/out/ods/, reused
+while the parameters and the generator are the same. Each measurement runs in a fresh
+subprocess, ``--runs`` times round-robin (as bench/run.py, whose reporting this reuses):
+
+- ``calamine_read``: python-calamine reads every .ods (the bare read, reference of ``check``);
+- ``check``: qep-sync check of the .ods workspace (``check_xlsx``: the same workspace as .xlsx,
+  for comparison: validation costs the same whatever the file);
+- ``naive_roundtrip``: odfpy loads each .ods, sets the cells the first sync sets (splitting
+  the repeated empty cells they fall in), and saves it: what a load-and-save library does;
+- ``sync_first`` / ``sync_again``: qep-sync's first sync of a fresh copy, then a second one.
+
+Targets: check ≤ 2 × the bare read; first sync ≤ 0.3 × the naive round trip; a second sync
+writes nothing. Needs LibreOffice (soffice) for the conversion and odfpy (dev extra).
+
+    .venv/bin/python bench/ods_bench.py                      # 30 services x 5,000 letters
+    .venv/bin/python bench/ods_bench.py --services 5 --runs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from generate import REFERENCE_DAY, _fingerprint, generate
+from run import (
+    CHILD_TIMEOUT,
+    OUT,
+    RESULT_MARK,
+    Measurement,
+    Result,
+    _fresh_copy,
+    _planned_cells,
+    _sync_work,
+    load_note,
+    peak_rss_mb,
+    print_table,
+)
+
+Work = Callable[[], dict[str, Any]]
+MEASUREMENTS: dict[str, Measurement] = {}
+STAMP_NAME = ".bench-ods-workspace.json"
+
+
+def measurement(
+    name: str, label: str
+) -> Callable[[Callable[[Path], Work]], Callable[[Path], Work]]:
+    def register(prepare: Callable[[Path], Work]) -> Callable[[Path], Work]:
+        MEASUREMENTS[name] = Measurement(name, label, prepare)
+        return prepare
+
+    return register
+
+
+# ---------------------------------------------------------------- the .ods workspace
+
+
+def ods_workspace(xlsx_config: Path, params: dict[str, Any]) -> Path:
+    """The .xlsx workspace converted by LibreOffice into bench/out/ods (reused when the same)."""
+    folder = xlsx_config.parent / "ods"
+    config, stamp = folder / "qep-sync.toml", folder / STAMP_NAME
+    try:
+        if json.loads(stamp.read_text(encoding="utf-8")) == params and config.is_file():
+            return config
+    except (OSError, ValueError):
+        pass
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "services").mkdir(parents=True)
+    sources = sorted((xlsx_config.parent / "services").glob("*.xlsx"))
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        sys.exit("LibreOffice (soffice) is needed to make the .ods workspace")
+    profile = Path(tempfile.mkdtemp(prefix="qep-bench-soffice-"))
+    try:
+        subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                        "--convert-to", "ods", "--outdir", str(folder / "services"),
+                        *map(str, sources)], check=True, capture_output=True, timeout=3600)  # fmt: skip
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    text = xlsx_config.read_text(encoding="utf-8")
+    config.write_text(text.replace('xlsx = "services/', 'path = "services/').replace(
+        '.xlsx"', '.ods"'), encoding="utf-8")  # fmt: skip
+    stamp.write_text(json.dumps(params), encoding="utf-8")
+    return config
+
+
+def workbook_paths(config: Path) -> list[Path]:
+    raw = tomllib.loads(config.read_text(encoding="utf-8"))
+    return [config.parent / (s.get("path") or s["xlsx"]) for s in raw["sources"]]
+
+
+# ---------------------------------------------------------------- the measurements
+
+
+@measurement("calamine_read", "python-calamine read of the .ods (reference)")
+def calamine_read(config: Path) -> Work:
+    import python_calamine
+
+    paths = workbook_paths(config)
+
+    def work() -> dict[str, Any]:
+        cells = 0
+        for path in paths:
+            book = python_calamine.CalamineWorkbook.from_path(str(path))
+            try:
+                for name in book.sheet_names:
+                    for row in book.get_sheet_by_name(name).to_python():
+                        cells += sum(1 for v in row if v != "")
+            finally:
+                book.close()
+        return {"workbooks": len(paths), "cells": cells}
+
+    return work
+
+
+def _check_work(config: Path) -> Work:
+    from qep_sync.config import load_config
+    from qep_sync.jobs.check import run_check
+
+    def work() -> dict[str, Any]:
+        report = run_check(load_config(config), REFERENCE_DAY).report
+        return {"sources": len(report.sources), "failed": len(report.failed_sources),
+                "rows": sum(sh.rows for s in report.sources for sh in s.sheets),
+                "errors": report.errors, "warnings": report.warnings}  # fmt: skip
+
+    return work
+
+
+@measurement("check", "qep-sync check of the .ods")
+def check(config: Path) -> Work:
+    return _check_work(config)
+
+
+@measurement("check_xlsx", "qep-sync check of the same as .xlsx")
+def check_xlsx(config: Path) -> Work:
+    return _check_work(config.parent.parent / config.name)
+
+
+@measurement("naive_roundtrip", "naive odfpy load + set + save")
+def naive_roundtrip(config: Path) -> Work:
+    from odf.opendocument import load
+    from odf.table import Table
+
+    copy = _fresh_copy(config)
+    cells = _planned_cells(copy)
+
+    def work() -> dict[str, Any]:
+        written = 0
+        for path, todo in cells.items():
+            doc = load(str(path))
+            tables = {t.getAttribute("name"): t for t in doc.spreadsheet.getElementsByType(Table)}
+            for sheet, row, col, value in todo:
+                _odfpy_set(tables[sheet], row, col, value)
+                written += 1
+            doc.save(str(path))
+        return {"files": len(cells), "cells": written}
+
+    return work
+
+
+def _odfpy_set(table: Any, row: int, col: int, value: Any) -> None:
+    """Set one cell as odfpy code would: find its row, split the run of cells it falls in."""
+    from odf.table import TableCell, TableRow
+    from odf.text import P
+
+    found = 0
+    for element in table.getElementsByType(TableRow):
+        found += int(element.getAttribute("numberrowsrepeated") or 1)
+        if found >= row:
+            break
+    else:
+        raise AssertionError(f"row {row} not found")
+    start = 0
+    for cell in list(element.childNodes):
+        count = int(cell.getAttribute("numbercolumnsrepeated") or 1)
+        if start + count > col:
+            break
+        start += count
+    else:
+        raise AssertionError(f"column {col} not found")
+    if value is None:
+        new = TableCell()
+    elif isinstance(value, dt.date):
+        new = TableCell(valuetype="date", datevalue=value.isoformat())
+        new.addElement(P(text=value.strftime("%d/%m/%Y")))
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        new = TableCell(valuetype="float", value=value)
+        new.addElement(P(text=str(value)))
+    else:
+        new = TableCell(valuetype="string")
+        new.addElement(P(text=str(value)))
+    before, after = col - start, count - (col - start) - 1
+    following = cell.nextSibling
+    if before:
+        cell.setAttribute("numbercolumnsrepeated", str(before))
+    else:
+        element.removeChild(cell)
+    pieces = [new, TableCell(numbercolumnsrepeated=str(after))] if after else [new]
+    for piece in pieces:
+        if following is None:
+            element.addElement(piece)
+        else:
+            element.insertBefore(piece, following)
+
+
+@measurement("sync_first", "qep-sync sync of the .ods, first run")
+def sync_first(config: Path) -> Work:
+    return _sync_work(_fresh_copy(config))
+
+
+@measurement("sync_again", "qep-sync sync of the .ods, again, no change")
+def sync_again(config: Path) -> Work:
+    copy = _fresh_copy(config)
+    _sync_work(copy)()
+    return _sync_work(copy)
+
+
+TARGETS = [
+    ("check ≤ 2 × the bare calamine read", ("check", "calamine_read"),
+     lambda r: r["check"].median / r["calamine_read"].median, 2.0, "×"),
+    ("first sync ≤ 0.3 × the naive odfpy round trip", ("sync_first", "naive_roundtrip"),
+     lambda r: r["sync_first"].median / r["naive_roundtrip"].median, 0.3, "×"),
+    ("second sync writes 0 files", ("sync_again",),
+     lambda r: r["sync_again"].info["files written"], 0, "files"),
+]  # fmt: skip
+
+
+# ---------------------------------------------------------------- running
+
+
+def run_child(name: str, config: Path) -> None:
+    work = MEASUREMENTS[name].prepare(config)
+    base = peak_rss_mb()
+    gc.collect()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    info = work()
+    result = {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu_start,
+              "peak_mb": peak_rss_mb(), "base_mb": base, "info": info}  # fmt: skip
+    print(RESULT_MARK + json.dumps(result), flush=True)
+
+
+def measure(result: Result, config: Path) -> None:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child",
+               result.measurement.name, "--config", str(config)]  # fmt: skip
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
+                              check=False)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        result.error = f"no result after {CHILD_TIMEOUT} s"
+        return
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_MARK)]
+    if proc.returncode != 0 or not lines:
+        result.error = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+        return
+    data = json.loads(lines[-1][len(RESULT_MARK) :])
+    result.seconds.append(data["seconds"])
+    result.cpu_seconds.append(data["cpu"])
+    result.process_seconds.append(time.perf_counter() - start)
+    result.peak_mb.append(data["peak_mb"])
+    result.base_mb.append(data["base_mb"])
+    result.info = data["info"]
+
+
+def print_targets(results: dict[str, Result]) -> None:
+    print("\nTargets (.ods)")
+    for label, needs, value, limit, unit in TARGETS:
+        if not all(n in results and results[n].ok for n in needs):
+            print(f"  SKIP  {label} (needs {', '.join(needs)})")
+            continue
+        figure = value(results)
+        print(f"  {'PASS' if figure <= limit else 'FAIL'}  {label}: {figure:.2f} {unit}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--services", type=int, default=30)
+    parser.add_argument("--letters", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--only", help="comma-separated measurements: " + ", ".join(MEASUREMENTS))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        run_child(args.child, args.config)
+        return 0
+    names = list(MEASUREMENTS) if not args.only else [n.strip() for n in args.only.split(",")]
+    unknown = [n for n in names if n not in MEASUREMENTS]
+    if unknown:
+        parser.error(f"unknown measurement {', '.join(unknown)} (known: {', '.join(MEASUREMENTS)})")
+    start = time.perf_counter()
+    print(
+        f"Workspace (.ods): {args.services} services × {args.letters:,} letters, seed {args.seed}"
+    )
+    xlsx = generate(args.out.resolve(), args.services, args.letters, args.seed)
+    params = {"services": args.services, "letters": args.letters, "seed": args.seed,
+              "generator": _fingerprint()}  # fmt: skip
+    config = ods_workspace(xlsx, params)
+    size = sum(p.stat().st_size for p in workbook_paths(config))
+    print(f"  ready in {time.perf_counter() - start:.1f} s: {len(workbook_paths(config))} .ods "
+          f"files, {size / 1e6:.1f} MB, in {config.parent}")  # fmt: skip
+    print(f"  today pinned to {REFERENCE_DAY}; {args.runs} run(s) of each, each in a fresh process")
+    print(f"  {load_note()}\n", flush=True)
+    results = {name: Result(MEASUREMENTS[name]) for name in names}
+    for run in range(1, args.runs + 1):
+        for result in results.values():
+            if not result.error:
+                measure(result, config)
+                done = "FAILED" if result.error else f"{result.seconds[-1]:.2f} s"
+                print(f"  run {run}/{args.runs}  {result.measurement.name:<16} {done}", flush=True)
+    print(f"\nAfter the runs: {load_note()}\n")
+    print_table(results)
+    print_targets(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
