@@ -152,3 +152,15 @@ def test_libreoffice_prints_it_on_a4_with_page_numbers_and_a_one_page_copil(
                             capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert f"Page 1 / {pages}" in first and "COPIL" in first and "Total" in first
     assert "Consolidation qualité" in second and f"Page 2 / {pages}" in second  # Synthèse
+
+
+def test_the_demo_also_makes_the_leads_deliverables(demo: DemoRun) -> None:
+    made = demo.deliverables
+    assert made is not None and made.folder == demo.directory / "livrables"
+    for path in (made.report.document, made.report.workbook, made.audit.document,
+                 made.audit.workbook, made.pilote.path):  # fmt: skip
+        assert path.is_file() and path.parent == made.folder, path
+    assert made.report.year == TODAY.year and made.audit.engagements == list(range(1, 24))
+    lines = made.pilote.path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "identifiant_indic,zone_id,date_valeur,type_valeur,valeur"
+    assert len(lines) == 1 + len(made.pilote.rows) == 4  # the three indicators the demo maps
