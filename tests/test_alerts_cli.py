@@ -108,9 +108,8 @@ def test_demo_ends_with_an_alert_preview_and_the_outbox_path(tmp_path: Path) -> 
     tail = out.split("Relancer : qep-sync sync", 1)[1]
     assert "Relances du jeudi 26 novembre 2026" in tail
     assert "Aperçu d'un courriel" in tail
-    assert tail.rstrip().endswith(
-        f"(fichiers .eml, à ouvrir avec la messagerie) : {directory / 'outbox'}"
-    )
+    assert f"(fichiers .eml, à ouvrir avec la messagerie) : {directory / 'outbox'}\n" in tail
+    assert tail.rstrip().endswith("pilote.csv, 3 indicateurs")  # then the lead's deliverables
     files = list((directory / "outbox").glob("*.eml"))
     assert files and any(CLAIRE in f.name for f in files)
     code, _ = _invoke("demo", str(directory), "--today", "2026-11-26")  # recreated afresh

@@ -53,8 +53,9 @@ def bilan_files(demo: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> tupl
 def view(demo: DemoRun) -> Any:
     """The consolidated view on the same data and date, as sync would build it."""
     check = check_as_of(demo.config, TODAY)
-    return consolidate(check, TODAY, context=ViewContext.of(demo.config,
-                                                             past_of(demo.config, check, TODAY)))
+    return consolidate(
+        check, TODAY, context=ViewContext.of(demo.config, past_of(demo.config, check, TODAY))
+    )
 
 
 def _tables(path: Path) -> dict[str, list[list[Any]]]:
@@ -163,7 +164,9 @@ def audit_files(demo: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Any:
     return run_audit(demo.config, TODAY, None, tmp_path_factory.mktemp("audit"))
 
 
-def test_the_audit_pack_has_an_index_and_a_sheet_per_engagement(audit_files: Any, view: Any) -> None:
+def test_the_audit_pack_has_an_index_and_a_sheet_per_engagement(
+    audit_files: Any, view: Any
+) -> None:
     book = openpyxl.load_workbook(audit_files.workbook)
     assert book.sheetnames == ["Index", *(f"Engagement {n}" for n in range(1, 24))]
     index = list(book["Index"].iter_rows(min_row=4, values_only=True))
@@ -173,7 +176,9 @@ def test_the_audit_pack_has_an_index_and_a_sheet_per_engagement(audit_files: Any
     assert four[8] > 0  # every training supports engagement 4
 
 
-def test_every_link_of_the_audit_pack_opens_an_existing_cell(audit_files: Any, demo: DemoRun) -> None:
+def test_every_link_of_the_audit_pack_opens_an_existing_cell(
+    audit_files: Any, demo: DemoRun
+) -> None:
     book = openpyxl.load_workbook(audit_files.workbook)
     links = [c.hyperlink for ws in book.worksheets for row in ws.iter_rows() for c in row
              if c.hyperlink]  # fmt: skip
@@ -203,7 +208,9 @@ def test_proofs_become_links_and_a_missing_file_is_flagged(tmp_path: Path, demo:
     ws = book["Autoévaluation"]
     header = [c.value for c in ws[1]]
     col = header.index("Preuves") + 1
-    ws.cell(2, col, "preuves/charte.pdf ; preuves/absent.pdf\nhttps://intranet.doubs.gouv.fr/charte")
+    ws.cell(
+        2, col, "preuves/charte.pdf ; preuves/absent.pdf\nhttps://intranet.doubs.gouv.fr/charte"
+    )
     book.save(book_path)
     run = run_audit(load_config(folder / "qep-sync.toml"), TODAY, [1], tmp_path / "out")
     proofs = list(openpyxl.load_workbook(run.workbook)["Engagement 1"].iter_rows(values_only=True))
@@ -223,7 +230,9 @@ def test_engagement_lists_are_parsed_and_bad_ones_refused() -> None:
             parse_engagements(bad)
 
 
-def test_an_unknown_engagement_is_refused_and_nothing_written(demo: DemoRun, tmp_path: Path) -> None:
+def test_an_unknown_engagement_is_refused_and_nothing_written(
+    demo: DemoRun, tmp_path: Path
+) -> None:
     with pytest.raises(UsageError, match="engagement"):
         run_audit(demo.config, TODAY, [99], tmp_path)
     assert list(tmp_path.iterdir()) == []

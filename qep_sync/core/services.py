@@ -36,9 +36,9 @@ class ServiceIndex:
                 self._add(source.service, source.name)
         # Filled below, once every name is known: a text's code is cached on first use.
         for text in named:
-            if text is not None and str(text).strip() and fold(text) not in self._index:
-                if fold(text) not in _ALL_SPELLINGS:
-                    self._add(clean(str(text)), clean(str(text)))
+            key = fold(text) if text is not None else ""
+            if key and key not in self._index and key not in _ALL_SPELLINGS:
+                self._add(clean(str(text)), clean(str(text)))
 
     def _add(self, code: str, name: str) -> None:
         self.names.setdefault(code, name)

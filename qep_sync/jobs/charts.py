@@ -57,8 +57,9 @@ def letters_by_month(table: ViewTable) -> bytes:
     _percent_axis(rate)
     rate.tick_params(labelsize=7)
     ax.set_title("Courriers reçus et part des réponses dans le délai, par mois", fontsize=9)
-    fig.legend(loc="lower center", ncol=2, fontsize=7, frameon=False)
-    fig.subplots_adjust(bottom=0.2)
+    bars, lines = ax.get_legend_handles_labels(), rate.get_legend_handles_labels()
+    ax.legend(bars[0] + lines[0], bars[1] + lines[1], loc="lower left", fontsize=7,
+              frameon=True, framealpha=0.9)  # fmt: skip
     return _png(fig)
 
 

@@ -39,6 +39,7 @@ from qep_sync.jobs.view import (
     Percentage,
     ViewTable,
 )
+from qep_sync.text import plural
 
 __all__ = ["ViewContext", "consolidate", "consolidated_level", "last_change"]
 
@@ -86,7 +87,7 @@ def _wall_clock(moment: dt.datetime | None) -> dt.datetime | None:
 # The figures of a service's line, in Synthèse's order: title, stats field or rate, kind.
 SYNTHESE_FIGURES: tuple[tuple[str, str, str, str | None], ...] = (
     ("Erreurs", "errors", "int", "alarm"),
-    ("Avertissements", "warnings", "int", "watch"),
+    ("Points d'attention", "warnings", "int", "watch"),
     ("Actions en retard", "actions_late", "int", "alarm"),
     ("Documents caducs", "documents_expired", "int", "alarm"),
     ("Documents à renouveler", "documents_expiring", "int", "watch"),
@@ -155,8 +156,9 @@ def _synthese(data: Figures, heading: str, context: ViewContext, check: CheckRun
                      moment, freshness, _source_status(run)])  # fmt: skip
     real = sum(1 for r in rows if data.services.is_service(r[0]))
     failed = sum(1 for run in check.sources if run.report.error)
-    total_row = ["Total", f"{real} services", *_figures(total), f"{len(check.sources)} classeurs",
-                 None, None, f"{failed} illisible(s)" if failed else "tous lus"]  # fmt: skip
+    total_row = ["Total", plural(real, "service"), *_figures(total),
+                 plural(len(check.sources), "classeur"),
+                 None, None, plural(failed, "illisible") if failed else "tous lus"]  # fmt: skip
     blocks = [*_copil_blocks(data, context, total), _central_block(check, fresh, context)]
     note = ("Une ligne par service ; les lignes des classeurs centraux comptent au service de leur "
             "colonne Service (ou Service pilote), « Non attribué » si elle n'en nomme aucun. "

@@ -57,11 +57,7 @@ def config_text(plan: WorkspacePlan, today: dt.date) -> str:
         "",
         "[workspace]",
         "# Le nom de la préfecture, en titre du bilan annuel et du dossier d'audit.",
-        (
-            'prefecture = "Préfecture du Doubs"'
-            if plan.demo
-            else '# prefecture = "Préfecture de …"'
-        ),  # fmt: skip
+        'prefecture = "Préfecture du Doubs"' if plan.demo else '# prefecture = "Préfecture de …"',
         "# Classeur de synthèse du référent qualité, reconstruit à chaque « qep-sync sync ».",
         f"consolidated = {_toml(CONSOLIDATED_NAME)}",
         "# Dossier où qep-sync garde son état (relances déjà envoyées) : ne pas le modifier.",
