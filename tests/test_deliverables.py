@@ -121,17 +121,16 @@ def test_a_year_without_data_and_a_year_to_come_are_refused(demo: DemoRun, tmp_p
 def test_an_output_folder_that_cannot_be_written_is_one_french_error(
     demo: DemoRun, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "lecture-seule"
-    folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        if os.access(folder, os.W_OK):
-            pytest.skip("running as a user that writes anywhere (root)")
-        with pytest.raises(WriteBackError, match="écriture impossible"):
-            run_report(demo.config, 2026, TODAY, folder)
-        assert list(folder.iterdir()) == []
-    finally:
-        folder.chmod(0o700)
+    """A folder that cannot be made (its parent is a file: what root meets, who writes
+    anywhere else): one French error, nothing written, no temporary file left."""
+    blocker = tmp_path / "un fichier"
+    blocker.write_text("déjà là")
+    with pytest.raises(WriteBackError, match="écriture impossible"):
+        run_report(demo.config, 2026, TODAY, blocker / "bilans")
+    with pytest.raises(WriteBackError, match="écriture impossible"):
+        run_audit(demo.config, TODAY, [1], blocker / "audit")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["un fichier"]
+    assert blocker.read_text() == "déjà là"
 
 
 def test_an_output_that_is_a_file_is_a_usage_error(demo: DemoRun, tmp_path: Path) -> None:
