@@ -247,7 +247,7 @@ def _document(packs: list[Evidence], index: ViewTable, config: Config, today: dt
     doc = Document("Dossier de preuves Qual-e-pref",
                    f"{config.prefecture or 'Préfecture'} — audit du label",
                    [f"Situation au {today:%d/%m/%Y}, établie par qep-sync"],
-                   toc_levels=1)  # fmt: skip
+                   toc_levels=1, landscape=True)  # fmt: skip
     doc.heading("Index")
     doc.table(index)
     for p in packs:

@@ -18,7 +18,6 @@ from typing import Any
 from qep_sync import files
 from qep_sync.jobs.view import Delta, DeltaPercentage, Link, Percentage, ViewTable
 
-TEXT_WIDTH_CM = 17.0  # A4 less two 2-cm margins
 TOC_HINT = ("Sommaire : clic droit puis « Mettre à jour le champ » (Word), ou Outils > Mettre à "
             "jour > Tout (LibreOffice), pour les numéros de page.")  # fmt: skip
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -52,8 +51,10 @@ def shown(value: Any, kind: str = "text") -> str:
 class Document:
     """A French .docx being built: title page, table of contents, sections, tables, images."""
 
-    def __init__(self, title: str, subtitle: str, lines: list[str], toc_levels: int = 2) -> None:
+    def __init__(self, title: str, subtitle: str, lines: list[str], toc_levels: int = 2,
+                 landscape: bool = False) -> None:  # fmt: skip
         import docx  # python-docx: only when a document is written
+        from docx.enum.section import WD_ORIENT
         from docx.enum.text import WD_ALIGN_PARAGRAPH
         from docx.shared import Cm, Pt
 
@@ -62,7 +63,11 @@ class Document:
         self._headings: list[tuple[int, str]] = []  # for the table of contents' first text
         self.toc_levels = toc_levels
         section = self.doc.sections[0]
-        section.page_width, section.page_height = Cm(21), Cm(29.7)  # A4
+        width, height = (29.7, 21.0) if landscape else (21.0, 29.7)  # A4
+        section.page_width, section.page_height = Cm(width), Cm(height)
+        if landscape:
+            section.orientation = WD_ORIENT.LANDSCAPE
+        self.text_width = width - 4.0  # two 2-cm margins
         for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
             setattr(section, side, Cm(2))
         style = self.doc.styles["Normal"]
@@ -180,9 +185,7 @@ class Document:
         grid = self.doc.add_table(rows=1 + len(rows), cols=len(table.columns))
         grid.style = "Table Grid"
         grid.autofit = False
-        weights = [max(c.width or 10, len(c.title.split()[0]) + 2 if c.title else 6)
-                   for c in table.columns]  # fmt: skip
-        sizes = [Cm(TEXT_WIDTH_CM * weight / sum(weights)) for weight in weights]
+        sizes = [Cm(cm) for cm in _column_widths(table, self.text_width)]
         for column, size in zip(grid.columns, sizes, strict=True):
             column.width = size  # the grid: what LibreOffice reads
         for row in grid.rows:
@@ -213,6 +216,23 @@ class Document:
     def save(self, path: Path) -> None:
         self._fill_toc()
         write_atomically(path, lambda tmp: self.doc.save(str(tmp)))
+
+
+MIN_CM = {"int": 1.1, "number": 1.3, "percent": 1.3, "date": 2.0, "month": 1.7}
+CM_PER_CHAR = 0.17  # 8-point bold header text
+NUMERIC = ("int", "number", "percent", "date", "month", "datetime")
+
+
+def _column_widths(table: ViewTable, text_width: float) -> list[float]:
+    """Column widths in cm filling the text width: numbers and dates as wide as they and
+    their header's longest word need; text columns share the rest by their widths."""
+    floors = [max(MIN_CM.get(c.kind, 1.5),
+                  CM_PER_CHAR * max((len(w) for w in c.title.split()), default=4) + 0.4)
+              for c in table.columns]  # fmt: skip
+    weights = [0.0 if c.kind in NUMERIC else float(c.width or 10) for c in table.columns]
+    spare = max(text_width - sum(floors), 0)
+    total = sum(weights) or 1.0
+    return [floor + spare * w / total for floor, w in zip(floors, weights, strict=True)]
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
