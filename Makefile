@@ -29,6 +29,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+	$(PY) bench/ods_bench.py
 	$(PY) bench/gsheets_bench.py
 	$(PY) bench/alerts_bench.py
 

@@ -238,6 +238,8 @@ class Config:
     copil_dates: tuple[dt.date, ...] = ()  # [copil] dates: the Synthèse compares with the last
     pilote: Pilote | None = None  # [pilote]: qep-sync export pilote
     prefecture: str | None = None  # workspace.prefecture: the title of the bilan and audit pack
+    # workspace.extend_autofilter: a sheet's autofilter over a tracker grows over its owned columns
+    extend_autofilter: bool = True
 
 
 def _sources(raw: Any, base: Path) -> tuple[Source, ...]:
@@ -641,7 +643,14 @@ def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> C
     workspace = raw.get("workspace", {})
     check_keys(
         workspace,
-        {"state_dir", "schemas_dir", "consolidated", "display_root", "prefecture"},
+        {
+            "state_dir",
+            "schemas_dir",
+            "consolidated",
+            "display_root",
+            "prefecture",
+            "extend_autofilter",
+        },
         "workspace.",
     )
     schemas_dir = None
@@ -673,6 +682,7 @@ def parse_config(raw: dict[str, Any], base: Path, path: Path | None = None) -> C
         copil_dates=tuple(sorted(set(dates(copil, "dates", "copil.", MAX_COPIL_DATES)))),
         pilote=_pilote(raw["pilote"]) if "pilote" in raw else None,
         prefecture=_prefecture(workspace),
+        extend_autofilter=typed(workspace, "extend_autofilter", bool, "workspace.", True),
     )
     written = {f"workspace.{k}" for k in workspace} | {f"alerts.{k}" for k in raw.get("alerts", {})}
     _outputs_spare_sources(config, written)

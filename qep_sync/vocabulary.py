@@ -126,3 +126,26 @@ OPEN_STATUSES: dict[str, frozenset[str]] = {
     "courriers": frozenset({ReplyStatus.LATE, ReplyStatus.WAITING}),
     "autoevaluation": frozenset({AssessmentStatus.DUE, AssessmentStatus.UP_TO_DATE}),
 }
+
+
+# ---------------------------------------------------------------- what the colours say
+
+RED, ORANGE, GREEN = "red", "orange", "green"
+# The colour of each word a computed column can hold: late or failed, to watch, done or in
+# time. Service workbooks colour their owned status columns with it, the consolidated
+# workbook its status columns.
+STATUS_COLOURS: dict[str, str] = {
+    **dict.fromkeys((ActionStatus.LATE, DocumentStatus.EXPIRED, DocumentStatus.DRAFTING_LATE,
+                     TrainingStatus.LATE, ReplyStatus.LATE, ReplyStatus.LATE_REPLY,
+                     AssessmentStatus.DUE, Level.NON_COMPLIANT, NO), RED),
+    **dict.fromkeys((ActionStatus.DUE_SOON, DocumentStatus.TO_RENEW, DocumentStatus.DRAFTING,
+                     ReplyStatus.WAITING, TrainingStatus.TO_PLAN, Level.PARTIAL), ORANGE),
+    **dict.fromkeys((ActionStatus.ON_TRACK, ActionStatus.DONE, DocumentStatus.VALID,
+                     TrainingStatus.PLANNED, TrainingStatus.DONE, ReplyStatus.ON_TIME,
+                     AssessmentStatus.UP_TO_DATE, Level.COMPLIANT, YES), GREEN),
+}  # fmt: skip
+
+
+def coloured(colour: str) -> frozenset[str]:
+    """The words of ``STATUS_COLOURS`` shown in ``colour``."""
+    return frozenset(w for w, c in STATUS_COLOURS.items() if c == colour)

@@ -36,7 +36,7 @@ from ods_workbooks import (
 )
 from test_read_safety import assert_french
 
-from qep_sync.backends import odsxml
+from qep_sync.backends import odsscan, odsxml
 from qep_sync.backends.ods import read_ods
 from qep_sync.config import config_for_files
 from qep_sync.core.contract import SheetPatch, SkippedWrite
@@ -80,6 +80,15 @@ def sync_status(path: Path, today: dt.date = TODAY) -> str:
 # ---------------------------------------------------------------- reading
 
 
+@pytest.fixture(params=["tree", "stream"])
+def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of reading content.xml: parsed whole (the usual), or streamed (large parts)."""
+    if request.param == "stream":
+        monkeypatch.setattr(odsscan, "TREE_BYTES", 0)
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("reading")
 def test_values_are_typed_as_the_excel_backend_types_them(tmp_path: Path) -> None:
     """Dates, datetimes, percentages, currency, booleans, times and texts come out as
     python-calamine gives them for an .xlsx; a comment's text is not the cell's, nor are the
@@ -108,6 +117,7 @@ def test_values_are_typed_as_the_excel_backend_types_them(tmp_path: Path) -> Non
     assert read_ods(path).percent_cells(sheet) == {(1, 3)}
 
 
+@pytest.mark.usefixtures("reading")
 def test_repeated_and_spanned_cells_are_counted_where_they_are(tmp_path: Path) -> None:
     """Rows and cells stored once with a repeat count, row groups, header rows, spanned cells
     and the covered cells under them: each value at its row and column, as calamine reads it."""
@@ -139,6 +149,7 @@ def test_repeated_and_spanned_cells_are_counted_where_they_are(tmp_path: Path) -
     assert book.last_change() == dt.datetime.fromtimestamp(path.stat().st_mtime_ns / 1e9, tz=dt.UTC)
 
 
+@pytest.mark.usefixtures("reading")
 def test_findings_name_the_cell_after_repeated_rows(tmp_path: Path) -> None:
     """The reference of a finding counts the rows and cells LibreOffice stored as repeats."""
     path = plan_ods(
@@ -156,6 +167,7 @@ def test_findings_name_the_cell_after_repeated_rows(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.usefixtures("reading")
 def test_a_million_rows_repeated_with_a_value_are_refused_in_bounded_memory(
     tmp_path: Path,
 ) -> None:
@@ -192,6 +204,7 @@ BAD_CONTENT = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_CONTENT))
+@pytest.mark.usefixtures("reading")
 def test_a_bad_content_part_is_one_french_error_and_nothing_is_written(
     tmp_path: Path, case: str
 ) -> None:

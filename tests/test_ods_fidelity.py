@@ -287,10 +287,11 @@ def test_qep_sync_styles_are_in_content_xml_only(synced: Synced) -> None:
     styles = etree.fromstring(synced.after["content.xml"]).find(OFFICE + "automatic-styles")
     ours = [s.get(STYLE + "name") for s in styles if s.get(STYLE + "name", "").startswith("qep-")]
     assert {"qep-entete", "qep-date-jj-mm-aaaa", "qep-date"} <= set(ours)
-    # One column style per width of the new columns: dates 13, Statut 12, Contrôle 60, and
-    # « Délai (jours ouvrés) », « Dans le délai » by their titles.
+    # One column style per width of the new columns, each as wide as its title and its longest
+    # value (« Date limite de réponse » 25, the two Statut columns by their longest status),
+    # Contrôle 60, « Délai (jours ouvrés) » and « Dans le délai » by their titles.
     assert {n for n in ours if n.startswith("qep-colonne-")} == {
-        f"qep-colonne-{w}" for w in (13, 12, 60, 23, 16)}  # fmt: skip
+        f"qep-colonne-{w}" for w in (25, 24, 18, 60, 23, 16)}  # fmt: skip
     assert len(ours) == len(set(ours))
     header = cell_el(synced.after["content.xml"], PLAN_HEADER_ROW, STATUT)
     assert header.get(T + "style-name") == "qep-entete"

@@ -5,7 +5,8 @@ Mutants of a small .ods tracker — zip-level damage (flipped, cut or repeated b
 dropped) and XML-level damage of its parts (characters deleted or inserted, rows unbalanced,
 repeat counts made enormous, values pushed past the grid, values that do not parse,
 encodings changed, absurd nesting) — each go through ``check`` then ``sync`` in a worker
-process whose memory is capped. Each run succeeds or gives one French error for that source;
+process whose memory is capped, content.xml read one of its two ways (parsed whole, as
+usual, or streamed, as large parts are) by turns. Each run succeeds or gives one French error for that source;
 never a traceback or a hang; a file is left byte for byte as it was unless the sync wrote it,
 and then it is a sound zip whose every sheet reads back.
 """
@@ -15,12 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+import subprocess
+import sys
 import zipfile
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from test_fuzz import ENGLISH, Worker, _entries, _zipped
+from conftest import TODAY
+from test_fuzz import ENGLISH, MEMORY_LIMIT, WORKER, Worker, _entries, _zipped
 from test_ods_backend import action, plan_ods
 
 from qep_sync.backends.ods import read_ods
@@ -103,6 +107,22 @@ def mutants(model: bytes, rng: random.Random) -> list[tuple[str, bytes]]:
 
 
 class _Worker(Worker):
+    """test_fuzz's worker, reading content.xml one way: parsed whole (the usual) or streamed
+    (the way of large parts), each mutant going to both."""
+
+    def __init__(self, tree_bytes: int) -> None:
+        script = WORKER.replace(
+            "from pathlib import Path\n",
+            "from pathlib import Path\nimport qep_sync.backends.odsscan as odsscan\n"
+            f"odsscan.TREE_BYTES = {tree_bytes}\n",
+        )
+        assert script != WORKER
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", script, TODAY.isoformat(), str(MEMORY_LIMIT)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        assert self.ask_line(60) == "ready"
+
     def close(self) -> None:
         super().close()
         assert self.proc.stdout is not None
@@ -127,16 +147,18 @@ def test_no_ods_mutant_crashes_hangs_or_leaves_a_file_half_changed(tmp_path: Pat
     folder.mkdir()
     outcomes: Counter[str] = Counter()
     defects: list[str] = []
-    worker = _Worker()
+    workers = {mode: _Worker(size) for mode, size in (("tree", 16 << 20), ("stream", 0))}
     try:
         for i, (how, data) in enumerate(mutants(model, rng)):
+            mode = "stream" if i % 2 else "tree"
             path = folder / f"mutant-{i:03d}.ods"
             path.write_bytes(data)
-            result = worker.run(path)
+            result = workers[mode].run(path)
+            how = f"{how} ({mode})"
             if result is None:
                 defects.append(f"{i} {how}: no answer (hang)")
-                worker.close()
-                worker = _Worker()
+                workers[mode].close()
+                workers[mode] = _Worker(0 if mode == "stream" else 16 << 20)
                 continue
             if "escaped" in result:
                 defects.append(f"{i} {how}: {result['escaped']}")
@@ -156,7 +178,8 @@ def test_no_ods_mutant_crashes_hangs_or_leaves_a_file_half_changed(tmp_path: Pat
             if "Traceback" in message or ENGLISH.search(message):
                 defects.append(f"{i} {how}: message not French: {message[:160]}")
     finally:
-        worker.close()
+        for worker in workers.values():
+            worker.close()
     print(f"fuzz .ods: {MUTANTS} mutants, {dict(outcomes)}")
     assert defects == [], "\n".join(defects[:30])
     assert outcomes["refused"] > 0 and outcomes["synced"] > 0

@@ -6,6 +6,7 @@ formula cached values — is compared with the original part by part and cell by
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as dt
 import os
@@ -44,7 +45,7 @@ from fidelity_workbooks import (
 )
 from lxml import etree
 
-from qep_sync.backends.sheetxml import HEADER_FILL, ensure_styles
+from qep_sync.backends.sheetxml import HEADER_FILL, PROMPT_TITLE, ensure_styles
 from qep_sync.backends.xlsx import WorkbookData, read_workbook
 from qep_sync.backends.xlsx_write import write_back
 from qep_sync.config import config_for_files
@@ -99,14 +100,49 @@ def rows_by_num(root: etree._Element) -> dict[int, etree._Element]:
     return {int(r.get("r", "0")): r for r in sheet_data.iterchildren(M + "row")}
 
 
-def assert_only_owned_cells_changed(before: bytes, after: bytes, owned: set[int]) -> None:
-    """Every element of the sheet and every cell outside ``owned`` columns is unchanged."""
+def is_our_colours(cf: etree._Element, owned: set[int]) -> bool:
+    """A conditional format of qep-sync's status colours: one owned column, « equal » rules."""
+    sqref = cf.get("sqref", "")
+    cols = {col_of(ref) for ref in re.split("[ :]", sqref)}
+    rules = cf.findall(M + "cfRule")
+    return len(cols) == 1 and cols <= owned and bool(rules) and all(
+        (r.get("type"), r.get("operator")) == ("cellIs", "equal") for r in rules)  # fmt: skip
+
+
+def status_columns(owned: dict[int, str]) -> set[int]:
+    return {col for col, title in owned.items() if title in ("Statut", "Dans le délai")}
+
+
+def is_our_prompt(dv: etree._Element) -> bool:
+    return dv.get("promptTitle") == PROMPT_TITLE
+
+
+def assert_only_owned_cells_changed(
+    before: bytes, after: bytes, owned: set[int], autofilter: str | None = None
+) -> None:
+    """Every element of the sheet and every cell outside ``owned`` columns is unchanged, but
+    for what qep-sync adds around its columns: its status colours (conditional formats of
+    owned columns), its input message on the owned headers (in dataValidations, whose count
+    follows), and, when ``autofilter`` is given, the autofilter's range (its criteria kept)."""
     old, new = etree.fromstring(before), etree.fromstring(after)
     assert old.tag == new.tag and dict(old.attrib) == dict(new.attrib)
     assert old.nsmap == new.nsmap
     added_cols = old.find(M + "cols") is None and new.find(M + "cols") is not None
-    new_children = [el for el in new if not (added_cols and el.tag == M + "cols")]
+    added_dv = (
+        old.find(M + "dataValidations") is None and new.find(M + "dataValidations") is not None
+    )
+    ours = [cf for cf in new.findall(M + "conditionalFormatting") if is_our_colours(cf, owned)]
+    old_ours = [cf for cf in old.findall(M + "conditionalFormatting") if is_our_colours(cf, owned)]
+    new_children = [el for el in new if not (added_cols and el.tag == M + "cols")
+                    and not (added_dv and el.tag == M + "dataValidations") and el not in ours]  # fmt: skip
+    old = copy.deepcopy(old)  # compared without qep-sync's colours of a previous run
+    for cf in old.findall(M + "conditionalFormatting"):
+        if any(c14n(cf) == c14n(mine) for mine in old_ours):
+            old.remove(cf)
     assert [el.tag for el in new_children] == [el.tag for el in old], "elements added or moved"
+    if added_dv:
+        dvs = new.find(M + "dataValidations")
+        assert dvs is not None and all(is_our_prompt(dv) for dv in dvs) and dvs.get("count") == "1"
     for el, match in zip(old, new_children, strict=True):
         name = etree.QName(el).localname
         if name == "sheetData":
@@ -121,6 +157,17 @@ def assert_only_owned_cells_changed(before: bytes, after: bytes, owned: set[int]
             continue
         if name == "dimension":  # may only grow to the right or down
             assert match.get("ref", "").split(":")[0] == el.get("ref", "").split(":")[0]
+            continue
+        if name == "dataValidations":  # the user's, in order, and qep-sync's prompt once
+            theirs = [c14n(dv) for dv in match if not is_our_prompt(dv)]
+            before_theirs = [c14n(dv) for dv in el if not is_our_prompt(dv)]
+            assert theirs == before_theirs, "the user's data validations changed"
+            assert sum(is_our_prompt(dv) for dv in match) == 1
+            assert match.get("count") == str(len(match))
+            continue
+        if name == "autoFilter" and autofilter is not None:
+            assert match.get("ref") == autofilter
+            assert [c14n(c) for c in match] == [c14n(c) for c in el], "filter criteria changed"
             continue
         assert c14n(match) == c14n(el), f"<{name}> changed"
     if added_cols:
@@ -274,18 +321,29 @@ def test_styles_only_gain_appended_entries(synced: Synced) -> None:
     assert int(header_cell.get("s", "0")) >= len(old.find(f"{M}cellXfs"))  # type: ignore[arg-type]
 
 
-def test_workbook_xml_only_gains_full_calc_on_load(synced: Synced) -> None:
+def test_workbook_xml_only_gains_full_calc_on_load_and_the_extended_filter(synced: Synced) -> None:
+    """fullCalcOnLoad, and the hidden name of the plan's autofilter extended with it (the
+    print area and titles as the user set them)."""
     before, after = synced.before["xl/workbook.xml"], synced.after["xl/workbook.xml"]
     assert b"fullCalcOnLoad" not in before
     assert after.count(b' fullCalcOnLoad="1"') == 1
-    assert after.replace(b' fullCalcOnLoad="1"', b"") == before
+    old_filter = b"'Plan d''actions'!$A$3:$M$53</definedName>"
+    assert before.count(old_filter) == 1
+    new_filter = b"'Plan d''actions'!$A$3:$Q$53</definedName>"
+    assert after.count(new_filter) == 1
+    names = {n.get("name"): n.text for n in etree.fromstring(after).iter(M + "definedName")}
+    assert names["_xlnm._FilterDatabase"] == "'Plan d''actions'!$A$3:$Q$53"
+    assert names["_xlnm.Print_Area"] == "'Plan d''actions'!$A$1:$M$53"
+    assert names["_xlnm.Print_Titles"] == "'Plan d''actions'!$3:$3"
+    restored = after.replace(b' fullCalcOnLoad="1"', b"").replace(new_filter, old_filter)
+    assert restored == before
 
 
 @pytest.mark.parametrize("which", ["plan", "delais"])
 def test_patched_sheets_change_only_owned_cells(synced: Synced, which: str) -> None:
-    part, owned = ((synced.plan_part, PLAN_OWNED) if which == "plan"
-                   else (synced.delais_part, DELAIS_OWNED))  # fmt: skip
-    assert_only_owned_cells_changed(synced.before[part], synced.after[part], set(owned))
+    part, owned, autofilter = ((synced.plan_part, PLAN_OWNED, "A3:Q53") if which == "plan"
+                               else (synced.delais_part, DELAIS_OWNED, None))  # fmt: skip
+    assert_only_owned_cells_changed(synced.before[part], synced.after[part], set(owned), autofilter)
 
 
 def test_sheet_features_are_still_in_the_patched_sheet(synced: Synced) -> None:
@@ -400,10 +458,11 @@ def test_openpyxl_loads_the_result(synced: Synced) -> None:
     assert set(book.defined_names) >= {"Etats", "Canaux", "Echeances"}
     plan = book[PLAN_SHEET]
     assert plan.freeze_panes == "B4"
-    assert plan.auto_filter.ref == "A3:M53"
+    assert plan.auto_filter.ref == "A3:Q53"  # extended over the owned columns
+    assert plan.print_area == "'Plan d''actions'!$A$1:$M$53"
     assert [str(r) for r in plan.merged_cells.ranges] == ["A1:M1"]
     assert plan["I3"].comment is not None and "COPIL" in plan["I3"].comment.text
-    assert len(plan.data_validations.dataValidation) == 2
+    assert len(plan.data_validations.dataValidation) == 3  # the user's two, the header prompt
     assert plan["P5"].value == "En retard" and plan["N5"].value == -10
     assert plan["Q21"].data_type == "s" and plan["Q21"].value.startswith("État : « =1+1 »")
     assert book["Synthèse"]["B3"].value.startswith("=COUNTIF(")
@@ -472,12 +531,16 @@ def test_styles_are_added_once() -> None:
     declares more namespaces than the main one."""
     first, ids = ensure_styles(EXCEL_STYLES)
     assert first is not None
-    assert (ids.header, ids.date) == (1, 2)
+    assert (ids.header, ids.date, ids.wrap) == (1, 2, 3)
+    assert ids.dxf == {"red": 0, "orange": 1, "green": 2}
     again, same_ids = ensure_styles(first)
     assert again is None and same_ids == ids
     root = etree.fromstring(first)
-    assert [len(root.find(M + tag)) for tag in ("numFmts", "fonts", "fills", "cellXfs")] == [
-        1, 2, 3, 3]  # fmt: skip
+    tags = ("numFmts", "fonts", "fills", "cellXfs", "dxfs")
+    assert [len(root.find(M + tag)) for tag in tags] == [1, 2, 3, 4, 3]  # type: ignore[arg-type]
+    assert root.find(M + "dxfs").get("count") == "3"  # type: ignore[union-attr]
+    wrap = root.find(M + "cellXfs")[3].find(M + "alignment")  # type: ignore[index, union-attr]
+    assert wrap.get("wrapText") == "1"  # type: ignore[union-attr]
 
 
 def test_full_calc_on_load_goes_at_the_top_level_of_workbook_xml(tmp_path: Path) -> None:
@@ -516,6 +579,12 @@ def test_a_later_sync_changes_only_owned_cells_again(synced: Synced, tmp_path: P
     assert changed == {synced.plan_part, synced.delais_part}
     for part, owned in ((synced.plan_part, PLAN_OWNED), (synced.delais_part, DELAIS_OWNED)):
         assert_only_owned_cells_changed(first[part], second[part], set(owned))
+        # qep-sync's colours and header prompt replaced, not added a second time.
+        root = etree.fromstring(second[part])
+        assert len([cf for cf in root.findall(M + "conditionalFormatting")
+                    if is_our_colours(cf, set(owned))]) == len(status_columns(owned))  # fmt: skip
+        prompts = [dv for dv in root.iter(M + "dataValidation") if is_our_prompt(dv)]
+        assert len(prompts) == 1
     plan = calamine_grids(path)[PLAN_SHEET]
     assert value_at(plan, PLAN_FIRST_ROW + 1, LAST_HEADER + 1) == -30
 
@@ -538,7 +607,7 @@ def test_overwriting_formula_cells_drops_only_the_calc_chain(tmp_path: Path) -> 
     assert [c14n(t) for t in types[0] if t.get("PartName") != "/xl/calcChain.xml"] == [
         c14n(t) for t in types[1]]  # fmt: skip
     owned = {LAST_HEADER + 1, LAST_HEADER + 3, LAST_HEADER + 4}
-    assert_only_owned_cells_changed(s.before[s.plan_part], s.after[s.plan_part], owned)
+    assert_only_owned_cells_changed(s.before[s.plan_part], s.after[s.plan_part], owned, "A3:Q53")
     plan = calamine_grids(built.path)[PLAN_SHEET]
     for row, (days, status) in built.plan_expected.items():
         assert value_at(plan, row, LAST_HEADER + 1) == ("" if days is None else days), row

@@ -86,4 +86,4 @@ def read_snapshot(data: bytes) -> list[Table]:
             log.debug("%s: %r", CONTENT, exc)
             raise PackageError(f"partie {CONTENT} illisible : {ADVICE}") from None
         with stream:
-            return read_tables(stream, CONTENT)
+            return read_tables(stream, CONTENT, zf.getinfo(CONTENT).file_size)

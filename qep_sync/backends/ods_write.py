@@ -12,9 +12,9 @@ still shows the sheet as it was before the sync until LibreOffice saves the file
 harmless, and documented. Formulas that use the owned columns keep their last computed
 value until LibreOffice recalculates them (it does on opening, when set to; F9 otherwise).
 
-Before the file is replaced, the new ``content.xml`` is read back with the very reader
-of ``check`` (``odsscan``) and compared with the old one, cell by cell: every cell outside
-the patch reads as before, every patched cell reads as written. The writer splits rows and
+Before the file is replaced, the patched ``content.xml`` is read back with the very reader
+of ``check`` (``odsscan``) and compared with the part as it was, cell by cell: every cell
+outside the patch reads as before, every patched cell reads as written. The writer splits rows and
 cells that LibreOffice stored as repeated runs; this proves the split put each value where
 the reader (and so every finding's cell reference) placed it, and nothing anywhere else.
 A sheet whose key columns no longer hold the values read (``SheetPatch.anchors``) is not
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import io
 import logging
 import zipfile
 import zlib
@@ -39,7 +38,7 @@ from lxml import etree
 from qep_sync import files
 from qep_sync.backends import odsxml
 from qep_sync.backends.odf import CONTENT, MIMETYPE, open_ods
-from qep_sync.backends.odsscan import Table, read_tables
+from qep_sync.backends.odsscan import Table, read_tree
 from qep_sync.backends.zipparts import BadOutput, Damaged, PackageError, check_written, copy_raw
 from qep_sync.cells import a1
 from qep_sync.core.contract import SheetPatch, SkippedWrite
@@ -136,8 +135,8 @@ def _new_content(old: bytes, patches: list[SheetPatch]) -> tuple[bytes, list[str
     Raises SkippedWrite when no sheet can be written, _Unfaithful when the result does not
     read back as planned.
     """
-    before = read_tables(io.BytesIO(old), CONTENT)
     root = odsxml.parse(old, CONTENT)
+    before = read_tree(root, CONTENT)
     elements = odsxml.tables(root)
     if len(elements) != len(before):
         raise odsxml.PartError(f"partie {CONTENT} : tableaux imbriqués de façon inattendue")
@@ -156,9 +155,8 @@ def _new_content(old: bytes, patches: list[SheetPatch]) -> tuple[bytes, list[str
         written.append((table, patch))
     if not written:
         raise SkippedWrite(" ; ".join(warnings))
-    new = odsxml.serialise(root)
-    _check_faithful(before, read_tables(io.BytesIO(new), CONTENT), written)
-    return new, warnings
+    _check_faithful(before, read_tree(root, CONTENT), written)
+    return odsxml.serialise(root), warnings
 
 
 def _table_of(tables: list[Table], patch: SheetPatch) -> Table:

@@ -9,10 +9,10 @@ the part was needed for both; the values come with it, and the write-back (``ods
 reads its result back through this same reader, so that the cells written and the cells
 reported are counted the same way.
 
-The pass is lxml's ``iterparse``, told only of cells, rows and tables (libxml2 does the
-rest in C); each cell is dropped from the tree once read, so memory grows with the values
-held, never with the part or its repeats. Values, as python-calamine 0.9 reads the same
-cells (the tests compare both on files made by LibreOffice):
+A part up to ``TREE_BYTES`` is parsed whole by lxml (libxml2, in C) and its cells read from
+the tree; a larger one is streamed with lxml's ``iterparse``, told only of cells, rows and
+tables, each dropped once read, so that memory grows with the values held, never with the
+part or its repeats. Values, as python-calamine 0.9 reads the same cells (the tests compare both on files made by LibreOffice):
 
 - ``float``, ``percentage``, ``currency``: a float (``office:value``);
 - ``date``: a ``datetime.date`` at midnight, else a ``datetime.datetime``;
@@ -40,6 +40,7 @@ import datetime as dt
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -63,6 +64,9 @@ from qep_sync.cells import a1
 MAX_CELLS = 10_000_000
 MAX_TEXT = 1 << 20  # characters of one cell's text (LibreOffice's own limit is far below)
 PRUNE_EVERY = 1024  # cell elements of a row read before those are freed (a row ends sooner)
+# Parts up to this size are parsed whole (a tree about six times the part's size for what
+# LibreOffice writes, twenty times for a hostile run of tiny elements); larger ones streamed.
+TREE_BYTES = 16 << 20
 
 T, OFFICE, X = f"{{{NS_TABLE}}}", f"{{{NS_OFFICE}}}", f"{{{NS_TEXT}}}"
 TABLE, ROW, CELL, COVERED = T + "table", T + "table-row", T + "table-cell", T + "covered-table-cell"
@@ -74,6 +78,8 @@ DATE_VALUE, TIME_VALUE, BOOLEAN_VALUE = (
     OFFICE + "boolean-value",
 )
 ANNOTATION = OFFICE + "annotation"
+SPREADSHEET = OFFICE + "spreadsheet"
+ROW_GROUPS = frozenset({T + "table-row-group", T + "table-header-rows", T + "table-rows"})
 P, H, S, TAB, BREAK = X + "p", X + "h", X + "s", X + "tab", X + "line-break"
 NUMBER_TYPES = frozenset({"float", "percentage", "currency"})
 _NAME, _SPACES, _DRAW = T + "name", X + "c", f"{{{NS_DRAW}}}"
@@ -85,6 +91,9 @@ _TOO_MANY = (
     "cellules une fois les lignes et colonnes répétées comptées ; supprimez les lignes et "
     "colonnes inutiles"
 )
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                          remove_comments=True, remove_pis=True)  # fmt: skip
 
 _DATE = re.compile(
     r"(-?\d{4,6})-(\d\d)-(\d\d)(?:T(\d\d):(\d\d):(\d\d)(?:[.,](\d+))?)?(?:Z|[+-]\d\d:?\d\d)?"
@@ -241,7 +250,8 @@ class _Text:
 
 
 class _Reader:
-    """Puts cells into rows and rows into tables, as iterparse ends them."""
+    """Puts cells into rows and rows into tables: as iterparse ends them (``end``), or as a
+    parsed tree holds them (``read_tree``)."""
 
     def __init__(self) -> None:
         self.tables: list[Table] = []
@@ -257,6 +267,7 @@ class _Reader:
         self.row_cells = 0  # cell elements of the current row read so far
 
     def end(self, el: etree._Element) -> None:
+        """iterparse ended ``el`` (a cell, a row or a table): read it, then free it."""
         tag = el.tag
         if tag in _CELLS:
             row = el.getparent()
@@ -271,7 +282,7 @@ class _Reader:
                 self.row_el = None
             el.clear(keep_tail=False)
             _drop_before(el)
-        elif not _inside_cell(el):
+        elif _is_sheet(el):
             if el is not self.table_el:
                 self._start_table(el)  # a table without rows
             el.clear(keep_tail=False)
@@ -287,14 +298,17 @@ class _Reader:
     def _start_row(self, el: etree._Element) -> bool:
         """Make ``el`` the current row; False when it is a sub-table's (inside a cell)."""
         table = _table_of(el)
-        if table is None or _inside_cell(table):
+        if table is None or not _is_sheet(table):
             return False
         if table is not self.table_el:
             self._start_table(table)
+        self._begin_row(el)
+        return True
+
+    def _begin_row(self, el: etree._Element) -> None:
         self.row_el = el
         self.row, self.row_percent, self.col, self.row_cells = [], [], 0, 0
         self.row_repeat = repeat(el.get(ROWS_REPEATED))
-        return True
 
     def _cell(self, el: etree._Element) -> None:
         """One cell (``count`` of them when repeated): its value in the row, if it has one.
@@ -363,14 +377,19 @@ def _table_of(el: etree._Element | None) -> etree._Element | None:
     return el
 
 
-def _inside_cell(el: etree._Element) -> bool:
-    """Whether a table or row is a sub-table's: inside a cell, not a sheet of its own."""
-    parent = el.getparent()
-    while parent is not None:
-        if parent.tag in _CELLS:
-            return True
-        parent = parent.getparent()
-    return False
+def _is_sheet(table: etree._Element) -> bool:
+    """Whether a table is a sheet (a sub-table of a cell is not)."""
+    parent = table.getparent()
+    return parent is not None and parent.tag == SPREADSHEET
+
+
+def _rows(parent: etree._Element) -> Iterator[etree._Element]:
+    """The rows of a table in order, through row groups and header rows."""
+    for child in parent:
+        if child.tag == ROW:
+            yield child
+        elif child.tag in ROW_GROUPS:
+            yield from _rows(child)
 
 
 def _drop_before(el: etree._Element) -> None:
@@ -381,16 +400,21 @@ def _drop_before(el: etree._Element) -> None:
             parent.remove(previous)
 
 
-def read_tables(stream: IO[bytes], part: str) -> list[Table]:
-    """Every table of a content part, in order; PackageError (French, naming the part)."""
-    reader = _Reader()
-    events = etree.iterparse(
-        stream, events=("end",), tag=(TABLE, ROW, CELL, COVERED), resolve_entities=False,
-        no_network=True, load_dtd=False, remove_comments=True, remove_pis=True,
-    )  # fmt: skip
+def read_tables(stream: IO[bytes], part: str, size: int) -> list[Table]:
+    """Every table of a content part of ``size`` bytes, in order; PackageError (French,
+    naming the part). A part up to ``TREE_BYTES`` is parsed whole then read (libxml2 builds
+    the tree in C: twice as fast); a larger one is streamed, in bounded memory."""
     try:
+        if size <= TREE_BYTES:
+            return _read_tree(etree.fromstring(stream.read(TREE_BYTES + 1), _PARSER))
+        reader = _Reader()
+        events = etree.iterparse(
+            stream, events=("end",), tag=(TABLE, ROW, CELL, COVERED), resolve_entities=False,
+            no_network=True, load_dtd=False, remove_comments=True, remove_pis=True,
+        )  # fmt: skip
         for _, el in events:
             reader.end(el)
+        return reader.tables
     except _Refused as exc:
         raise PackageError(f"partie {part} : {exc}") from None
     except etree.XMLSyntaxError as exc:
@@ -401,4 +425,25 @@ def read_tables(stream: IO[bytes], part: str) -> list[Table]:
         ) from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise damaged_part(part) from exc
+
+
+def read_tree(root: etree._Element, part: str) -> list[Table]:
+    """Every table of a parsed content part, the tree left as it is (the write-back reads the
+    part so, before and after its patch); PackageError as ``read_tables``."""
+    try:
+        return _read_tree(root)
+    except _Refused as exc:
+        raise PackageError(f"partie {part} : {exc}") from None
+
+
+def _read_tree(root: etree._Element) -> list[Table]:
+    reader = _Reader()
+    spreadsheet = root.find(f"{OFFICE}body/{SPREADSHEET}")
+    for table_el in () if spreadsheet is None else spreadsheet.iterchildren(TABLE):
+        reader._start_table(table_el)
+        for row_el in _rows(table_el):
+            reader._begin_row(row_el)
+            for cell in row_el.iterchildren(CELL, COVERED):
+                reader._cell(cell)
+            reader._end_row()
     return reader.tables

@@ -1,5 +1,6 @@
 """Surgical edits of an .ods file's ``content.xml``: the owned cells of its tables, the
-styles they need (added once to ``office:automatic-styles``) and the widths of new columns.
+styles they need (added once to ``office:automatic-styles``) and the widths of new columns (of ``SheetPatch.layout``, the wrapping of ``Contrôle``: the
+status colours, header prompts and autofilter of the .xlsx are not written in .ods files).
 
 An .ods table is written compactly: LibreOffice stores a run of identical rows as one
 ``table:table-row`` with ``table:number-rows-repeated`` (a million empty rows at the end of
@@ -50,6 +51,7 @@ from qep_sync.backends.odsscan import (
     COVERED,
     OFFICE,
     ROW,
+    ROW_GROUPS,
     ROWS_REPEATED,
     TABLE,
     VALUE_TYPE,
@@ -63,7 +65,6 @@ from qep_sync.core.contract import SheetPatch, SkippedWrite
 STYLE, FO, NUMBER = f"{{{NS_STYLE}}}", f"{{{NS_FO}}}", f"{{{NS_NUMBER}}}"
 COLUMN = T + "table-column"
 STYLE_NAME, DEFAULT_CELL_STYLE = T + "style-name", T + "default-cell-style-name"
-ROW_GROUPS = frozenset({T + "table-row-group", T + "table-header-rows", T + "table-rows"})
 COLUMN_GROUPS = frozenset({T + "table-column-group", T + "table-header-columns",
                            T + "table-columns"})  # fmt: skip
 # What a cell's value is made of: written anew, or removed when the cell is cleared.
@@ -74,8 +75,11 @@ VALUE_ATTRIBUTES = (
     T + "number-matrix-rows-spanned",
 )  # fmt: skip
 
+_VALUE_ATTRIBUTES = frozenset(VALUE_ATTRIBUTES)
+
 HEADER_STYLE = "qep-entete"  # pale green, bold: « computed by qep-sync », as in .xlsx files
 DATE_STYLE = "qep-date"
+WRAPPED_STYLE = "qep-renvoi"
 DATE_DATA_STYLE = "qep-date-jj-mm-aaaa"
 HEADER_FILL = "#e2efda"
 HEADER_FONT_COLOUR = "#375623"
@@ -86,14 +90,14 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 
 _log = logging.getLogger(__name__)
 
-Write = tuple[str, Any]  # (kind: header, date or plain, value); None clears the cell
+Write = tuple[str, Any]  # (kind: header, date, wrapped or plain, value); None clears the cell
 
 
 class PartError(Exception):
     """content.xml cannot be parsed or edited; the message is French and names the sheet."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Span:
     """An element covering ``count`` rows or columns from ``start`` (1-based rows,
     0-based columns)."""
@@ -140,8 +144,9 @@ def patch_table(table: etree._Element, patch: SheetPatch, styles: Styles) -> Non
     writes: dict[int, dict[int, Write]] = {}
     for col, title in patch.headers.items():
         writes.setdefault(patch.header_row, {})[col] = ("header", title)
+    wrapped = patch.layout.wrapped if patch.layout is not None else set()
     for (row, col), value in patch.cells.items():
-        kind = "date" if isinstance(value, dt.date) else "plain"
+        kind = "date" if isinstance(value, dt.date) else "wrapped" if col in wrapped else "plain"
         writes.setdefault(row, {})[col] = (kind, value)
     last_col = max((c for cells in writes.values() for c in cells), default=-1)
     last_col = max([last_col, *patch.widths])
@@ -180,11 +185,11 @@ def _row_spans(table: etree._Element) -> list[_Span]:
 def _cell_spans(row: etree._Element) -> list[_Span]:
     spans: list[_Span] = []
     start = 0
-    for child in row:
-        if child.tag in (CELL, COVERED):
-            count = repeat(child.get(COLUMNS_REPEATED))
-            spans.append(_Span(start, count, child))
-            start += count
+    for child in row.iterchildren(CELL, COVERED):
+        repeated = child.get(COLUMNS_REPEATED)
+        count = 1 if repeated is None else repeat(repeated)
+        spans.append(_Span(start, count, child))
+        start += count
     return spans
 
 
@@ -200,8 +205,11 @@ def _write_rows(table: etree._Element, writes: dict[int, dict[int, Write]], styl
         spans[-1].element.addnext(filler)
         spans.append(_Span(spans[-1].end, last - spans[-1].end + 1, filler))
     for span, targets in _targets_by_span(spans, writes):
-        cells = _cell_spans(span.element)
-        targets = {r: w for r, w in ((r, _effective(w, cells)) for r, w in targets.items()) if w}
+        if any(value is None for w in targets.values() for _, value in w.values()):
+            cells = _cell_spans(span.element)  # rows repeated are alike: the first tells
+            targets = {
+                r: e for r, e in ((r, _effective(w, cells)) for r, w in targets.items()) if e
+            }
         if not targets:
             continue
         for piece, row_writes in _split(span, targets, ROWS_REPEATED):
@@ -261,6 +269,8 @@ def _split(span: _Span, targets: dict[int, Any], attr: str) -> list[tuple[etree.
     """Cut a span's element into runs: the positions not written, and the written ones
     (consecutive positions receiving the same writes make one run). Returns each run's
     element and its writes (None for the runs not written); the first keeps the element."""
+    if span.count == 1:  # the usual row: nothing to cut
+        return [(span.element, targets[span.start])]
     runs: list[tuple[int, Any]] = []  # (length, writes)
     pos = span.start
     for target in sorted(targets):
@@ -276,7 +286,7 @@ def _split(span: _Span, targets: dict[int, Any], attr: str) -> list[tuple[etree.
         runs.append((span.end - pos, None))
     pieces = [span.element]
     for _ in runs[1:]:
-        pieces.append(copy.deepcopy(span.element))
+        pieces.append(copy.copy(span.element))  # lxml copies an element with its content
         pieces[-2].addnext(pieces[-1])
     for piece, (length, _) in zip(pieces, runs, strict=True):
         _set_repeat(piece, attr, length)
@@ -310,15 +320,19 @@ def _is_empty(cell: etree._Element) -> bool:
 def _set_value(cell: etree._Element, write: Write, styles: Styles) -> None:
     """Replace the value of a cell (None leaves it empty); its annotation and shapes stay."""
     kind, value = write
-    for attr in VALUE_ATTRIBUTES:
-        cell.attrib.pop(attr, None)
-    for child in list(cell):
-        if isinstance(child.tag, str) and child.tag.startswith(X):
-            cell.remove(child)
+    attrib = cell.attrib
+    for attr in [a for a in attrib if a in _VALUE_ATTRIBUTES]:
+        del attrib[attr]
+    if len(cell):
+        for child in list(cell):
+            if isinstance(child.tag, str) and child.tag.startswith(X):
+                cell.remove(child)
     if kind == "header":
         cell.set(STYLE_NAME, styles.header())
     elif kind == "date" and value is not None:
         cell.set(STYLE_NAME, styles.date())
+    elif kind == "wrapped" and value is not None:
+        cell.set(STYLE_NAME, styles.wrapped())
     else:
         cell.attrib.pop(STYLE_NAME, None)
     if value is None:
@@ -366,6 +380,9 @@ def _paragraph(line: str) -> etree._Element:
     <text:tab/>, LibreOffice Calc would drop it."""
     p = etree.Element(P)
     line = clean_text(line)
+    if not _SPACES.search(line):  # the usual text: no space to keep apart
+        p.text = line or None
+        return p
     last: etree._Element | None = None
     pos = 0
 
@@ -460,6 +477,9 @@ class Styles:
         self._ensure(DATE_DATA_STYLE, _date_data_style)
         return self._ensure(DATE_STYLE, _date_style)
 
+    def wrapped(self) -> str:
+        return self._ensure(WRAPPED_STYLE, _wrapped_style)
+
     def column(self, width: float) -> str:
         name = f"qep-colonne-{width:g}"
         return self._ensure(name, lambda n: _column_style(n, width))
@@ -493,6 +513,13 @@ def _header_style(name: str) -> etree._Element:
     text.set(FO + "color", HEADER_FONT_COLOUR)
     for attr in (FO + "font-weight", STYLE + "font-weight-asian", STYLE + "font-weight-complex"):
         text.set(attr, "bold")
+    return style
+
+
+def _wrapped_style(name: str) -> etree._Element:
+    """A long text (``Contrôle``) wraps within its column's width, as in the .xlsx."""
+    style = _cell_style(name)
+    etree.SubElement(style, STYLE + "table-cell-properties").set(FO + "wrap-option", "wrap")
     return style
 
 

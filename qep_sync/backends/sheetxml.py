@@ -1,5 +1,14 @@
-"""Surgical edits of an .xlsx's XML parts: owned cells of a worksheet, and the two cell styles
-qep-sync needs (computed header, date) appended to styles.xml.
+"""Surgical edits of an .xlsx's XML parts: owned cells of a worksheet, and the styles qep-sync
+needs (computed header, date, wrapped text; the status colours' three differential formats)
+appended to styles.xml.
+
+Around the owned cells, and only there, a patch with a layout (``OwnedLayout``) also sets what
+a person sees of the owned columns: conditional colours on the status columns' data range, an
+input message on the owned header cells (« Colonne calculée »), and an autofilter over the
+table extended over the owned columns. qep-sync recognises its own conditional formats (on
+owned columns only, every rule one of its status words in one of its colours) and its own
+input message (by its title), and replaces only those: the user's rules and validations stay
+as they are, their priorities and order included.
 
 Nothing else of a part changes: other cells, rows, merged ranges, conditional formats,
 extensions (x14 data bars, sparklines) and unknown elements are kept as parsed. Strings are
@@ -39,7 +48,8 @@ from lxml import etree
 
 from qep_sync.backends.ooxml import NS_MAIN
 from qep_sync.cells import a1, column_index, to_serial
-from qep_sync.core.contract import SheetPatch, SkippedWrite
+from qep_sync.core.contract import OwnedLayout, SheetPatch, SkippedWrite
+from qep_sync.vocabulary import STATUS_COLOURS
 
 M = f"{{{NS_MAIN}}}"
 NS_STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -58,6 +68,14 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_
 HEADER_FILL = "FFE2EFDA"  # pale green: « computed by qep-sync », distinct from usual header blues
 HEADER_FONT_COLOUR = "FF375623"
 DATE_FORMAT = "dd/mm/yyyy"
+# The status colours (differential formats of conditional formatting): fill, font colour.
+COLOURS = {"red": ("FFFFC7CE", "FF9C0006"), "orange": ("FFFFE0B2", "FF8A4B00"),
+           "green": ("FFC6EFCE", "FF006100")}  # fmt: skip
+PROMPT_TITLE = "Colonne calculée"  # how qep-sync's input message on owned headers is known
+PROMPT = (
+    "Calculée par qep-sync à chaque synchronisation : ne pas saisir ici (une valeur saisie "
+    "est remplacée)."
+)
 
 _log = logging.getLogger(__name__)
 
@@ -70,6 +88,12 @@ class PartError(Exception):
 class StyleIds:
     header: int
     date: int
+    wrap: int = 0  # cell format of the wrapped `Contrôle` cells
+    dxfs: tuple[tuple[str, int], ...] = ()  # colour -> differential format of its status rule
+
+    @property
+    def dxf(self) -> dict[str, int]:
+        return dict(self.dxfs)
 
 
 def parse(xml: bytes, part: str = "") -> etree._Element:
@@ -230,7 +254,24 @@ def _add_styles(root: etree._Element) -> StyleIds:
     for key, value in (("numFmtId", str(fmt_id)), ("fontId", "0"), ("fillId", "0"),
                        ("borderId", "0"), ("xfId", "0"), ("applyNumberFormat", "1")):  # fmt: skip
         date.set(key, value)
-    return StyleIds(_find_or_append(xfs, "xf", header), _find_or_append(xfs, "xf", date))
+    wrap = etree.Element(M + "xf")
+    for key, value in (("numFmtId", "0"), ("fontId", "0"), ("fillId", "0"), ("borderId", "0"),
+                       ("xfId", "0"), ("applyAlignment", "1")):  # fmt: skip
+        wrap.set(key, value)
+    wrap_align = etree.SubElement(wrap, M + "alignment")
+    wrap_align.set("vertical", "top")
+    wrap_align.set("wrapText", "1")
+    ids = (_find_or_append(xfs, "xf", header), _find_or_append(xfs, "xf", date),
+           _find_or_append(xfs, "xf", wrap))  # fmt: skip
+    dxfs = _section(root, "dxfs", _ORDER[8:])
+    found = []
+    for colour, (fill_rgb, font_rgb) in COLOURS.items():
+        dxf = etree.Element(M + "dxf")  # as Excel writes its own: font, then fill
+        etree.SubElement(etree.SubElement(dxf, M + "font"), M + "color").set("rgb", font_rgb)
+        dxf_pattern = etree.SubElement(etree.SubElement(dxf, M + "fill"), M + "patternFill")
+        etree.SubElement(dxf_pattern, M + "bgColor").set("rgb", fill_rgb)
+        found.append((colour, _find_or_append(dxfs, "dxf", dxf)))
+    return StyleIds(*ids, dxfs=tuple(found))
 
 
 # ---------------------------------------------------------------- worksheet
@@ -252,6 +293,7 @@ class _Writer:
 
     styles: StyleIds
     date1904: bool
+    wrapped: frozenset[int] = frozenset()  # columns whose written cells wrap
     # Removed anchors of shared formulas: si -> (formula text, anchor cell).
     shared: dict[str, tuple[str, str]] = field(default_factory=dict)
     had_formula: bool = False
@@ -294,13 +336,15 @@ def _clear(c: etree._Element, writer: _Writer) -> None:
         c.attrib.pop(attr, None)
 
 
-def _set_value(c: etree._Element, value: Any, writer: _Writer, header: bool) -> None:
+def _set_value(c: etree._Element, value: Any, writer: _Writer, header: bool, col: int) -> None:
     """Replace the content of a cell (``None`` leaves it empty, keeping only its style)."""
     _clear(c, writer)
     if header:
         c.set("s", str(writer.styles.header))
     elif isinstance(value, dt.date):
         c.set("s", str(writer.styles.date))
+    elif value is not None and col in writer.wrapped:
+        c.set("s", str(writer.styles.wrap))
     else:
         c.attrib.pop("s", None)
     if value is None:
@@ -477,7 +521,7 @@ def _write_row(row: _Row, row_num: int, writes: Mapping[int, Any], writer: _Writ
     for col in sorted(writes):
         if writes[col] is None and col not in row.cols:
             continue  # clearing a cell that does not exist
-        _set_value(_cell_at(row, row_num, col), writes[col], writer, header)
+        _set_value(_cell_at(row, row_num, col), writes[col], writer, header, col)
     spans = row.element.get("spans")
     if spans and row.cols:
         lo, _, hi = spans.partition(":")
@@ -567,10 +611,21 @@ def _unshare(
         f.text = moved[1:]
 
 
+@dataclass
+class Patched:
+    """A worksheet part as patched: its XML, whether a formula was overwritten, and the
+    autofilter's range when it was extended (old ref, new ref), for the workbook's name."""
+
+    xml: bytes
+    had_formula: bool
+    autofilter: tuple[str, str] | None = None
+
+
 def patch_sheet(
     xml: bytes, patch: SheetPatch, styles: StyleIds, *, date1904: bool = False
-) -> tuple[bytes, bool]:
-    """Apply a patch to a worksheet part; returns (new xml, whether a formula was overwritten).
+) -> Patched:
+    """Apply a patch to a worksheet part: its cells, and with them its layout (colours, header
+    input message, autofilter), never the layout alone.
 
     ``date1904``: the workbook counts dates from 1904, so do the dates written. Raises
     SkippedWrite when the sheet cannot be patched safely (a row or a cell twice, an invalid
@@ -587,7 +642,9 @@ def patch_sheet(
     for (r, col), value in patch.cells.items():
         by_row.setdefault(r, {})[col] = value
     header_writes = dict(patch.headers)
-    writer = _Writer(styles, date1904)
+    layout = patch.layout
+    wrapped = frozenset(layout.wrapped) if layout else frozenset()
+    writer = _Writer(styles, date1904, wrapped)
     max_row = max_col = 0
     for num in sorted(set(by_row) | ({patch.header_row} if header_writes else set())):
         header = num == patch.header_row and bool(header_writes)
@@ -605,4 +662,149 @@ def patch_sheet(
     _unshare(sheet_data, writer.shared, patch.title)
     _ensure_cols(root, patch.widths)
     _extend_dimension(root, max_row, max_col)
-    return serialise(root), writer.had_formula
+    autofilter = None
+    if layout is not None and layout.columns:
+        _colour_statuses(root, layout, styles)
+        _mark_headers(root, patch.header_row, layout)
+        if layout.extend_autofilter:
+            header_row = rows.get(patch.header_row)
+            autofilter = _extend_autofilter(root, patch.header_row, header_row, layout)
+    return Patched(serialise(root), writer.had_formula, autofilter)
+
+
+# ---------------------------------------------------------------- around the owned cells
+
+# CT_Worksheet's children, in the order the schema requires.
+_SHEET_ORDER = ("sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData",
+                "sheetCalcPr", "sheetProtection", "protectedRanges", "scenarios", "autoFilter",
+                "sortState", "dataConsolidate", "customSheetViews", "mergeCells", "phoneticPr",
+                "conditionalFormatting", "dataValidations", "hyperlinks", "printOptions",
+                "pageMargins", "pageSetup", "headerFooter", "rowBreaks", "colBreaks",
+                "customProperties", "cellWatches", "ignoredErrors", "smartTags", "drawing",
+                "legacyDrawing", "legacyDrawingHF", "drawingHF", "picture", "oleObjects",
+                "controls", "webPublishItems", "tableParts", "extLst")  # fmt: skip
+_RANK = {name: i for i, name in enumerate(_SHEET_ORDER)}
+
+
+def _place(root: etree._Element, element: etree._Element, tag: str) -> None:
+    """Put a new child of the worksheet where the schema wants it: after the last one of its
+    kind, else before the first child that must follow it."""
+    same = root.findall(M + tag)
+    if same:
+        same[-1].addnext(element)
+        return
+    rank = _RANK[tag]
+    for child in root:
+        if not isinstance(child.tag, str) or not child.tag.startswith(M):
+            continue  # comments, markup-compatibility blocks
+        if _RANK.get(etree.QName(child).localname, -1) > rank:
+            child.addprevious(element)
+            return
+    root.append(element)
+
+
+def _span(token: str) -> tuple[int, int, int, int] | None:
+    """(first row, first col, last row, last col) of « A1 » or « A1:B9 »; None otherwise."""
+    first, _, last = token.replace("$", "").partition(":")
+    a, b = _parse_ref(first), _parse_ref(last or first)
+    if a is None or b is None:
+        return None
+    return a[0], a[1], b[0], b[1]
+
+
+def _quoted(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _is_ours(cf: etree._Element, owned: set[int], dxfs: set[str]) -> bool:
+    """A conditional format qep-sync wrote: on owned columns only, and every rule one of its
+    status words (cellIs equal) in one of its colours."""
+    spans = [_span(t) for t in (cf.get("sqref") or "").split()]
+    if not spans or any(s is None or not set(range(s[1], s[3] + 1)) <= owned for s in spans):
+        return False
+    rules = cf.findall(M + "cfRule")
+    words = {_quoted(w) for w in STATUS_COLOURS}
+    return bool(rules) and all(
+        r.get("type") == "cellIs" and r.get("operator") == "equal" and r.get("dxfId") in dxfs
+        and [f.text for f in r.findall(M + "formula")] in ([w] for w in words)
+        for r in rules
+    )  # fmt: skip
+
+
+def _colour_statuses(root: etree._Element, layout: OwnedLayout, styles: StyleIds) -> None:
+    """qep-sync's conditional formats: replaced by this run's, over the data rows now."""
+    dxf = styles.dxf
+    if not dxf:
+        return
+    owned = set(layout.columns)
+    for cf in root.findall(M + "conditionalFormatting"):
+        if _is_ours(cf, owned, {str(i) for i in dxf.values()}):
+            root.remove(cf)
+    if not layout.first_row:
+        return
+    priorities = [_int(r.get("priority")) for r in root.iter() if isinstance(r.tag, str)
+                  and etree.QName(r).localname == "cfRule"]  # fmt: skip
+    priority = max(priorities, default=0)
+    for col, words in sorted(layout.colours.items()):
+        present = [(w, c) for c in COLOURS for w in sorted(words) if words[w] == c]
+        if not present:
+            continue
+        letters = a1(1, col)[:-1]
+        cf = etree.Element(M + "conditionalFormatting")
+        cf.set("sqref", f"{letters}{layout.first_row}:{letters}{layout.last_row}")
+        for word, colour in present:
+            priority += 1
+            rule = etree.SubElement(cf, M + "cfRule")
+            for key, value in (("type", "cellIs"), ("dxfId", str(dxf[colour])),
+                               ("priority", str(priority)), ("operator", "equal")):  # fmt: skip
+                rule.set(key, value)
+            etree.SubElement(rule, M + "formula").text = _quoted(word)
+        _place(root, cf, "conditionalFormatting")
+
+
+def _mark_headers(root: etree._Element, header_row: int, layout: OwnedLayout) -> None:
+    """An input message on the owned header cells: « Colonne calculée », once."""
+    validations = root.find(M + "dataValidations")
+    if validations is None:
+        validations = etree.Element(M + "dataValidations")
+        _place(root, validations, "dataValidations")
+    for dv in validations.findall(M + "dataValidation"):
+        if dv.get("promptTitle") == PROMPT_TITLE:
+            validations.remove(dv)
+    dv = etree.SubElement(validations, M + "dataValidation")
+    for key, value in (("allowBlank", "1"), ("showInputMessage", "1"),
+                       ("promptTitle", PROMPT_TITLE), ("prompt", PROMPT),
+                       ("sqref", " ".join(a1(header_row, c) for c in sorted(layout.columns)))):  # fmt: skip
+        dv.set(key, value)
+    validations.set("count", str(len(validations.findall(M + "dataValidation"))))
+
+
+def _has_value(c: etree._Element) -> bool:
+    return any(child.tag in (M + "v", M + "is", M + "f") for child in c)
+
+
+def _extend_autofilter(
+    root: etree._Element, header_row: int, row: _Row | None, layout: OwnedLayout
+) -> tuple[str, str] | None:
+    """Extend an autofilter over the table (its top row the header row, its right edge at
+    the last user column of the header or beyond) over the owned columns. Its criteria and
+    sort keep their columns: the left edge does not move."""
+    af = root.find(M + "autoFilter")
+    if af is None or row is None:
+        return None
+    ref = af.get("ref") or ""
+    span = _span(ref)
+    if span is None or ":" not in ref:
+        return None
+    top, left, bottom, right = span
+    owned = set(layout.columns)
+    users = [col for col, c in zip(row.cols, row.cells, strict=True)
+             if col not in owned and _has_value(c)]  # fmt: skip
+    last_owned = max(owned)
+    if top != header_row or not users or right < max(users) or left > min(users):
+        return None
+    if right >= last_owned:
+        return None
+    new = f"{a1(top, left)}:{a1(bottom, last_owned)}"
+    af.set("ref", new)
+    return ref, new

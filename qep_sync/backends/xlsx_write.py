@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import posixpath
 import re
 import zipfile
 import zlib
@@ -24,7 +25,7 @@ from pathlib import Path
 from lxml import etree
 
 from qep_sync import files
-from qep_sync.backends.ooxml import PackageError, open_package
+from qep_sync.backends.ooxml import NS_MAIN, NS_PKG_REL, PackageError, open_package
 from qep_sync.backends.sheetxml import PartError, check_namespace, ensure_styles, parse, patch_sheet
 from qep_sync.backends.zipparts import BadOutput, Damaged, check_written, copy_raw
 from qep_sync.core.contract import SheetPatch, SkippedWrite
@@ -45,6 +46,8 @@ _AFTER_CALC_PR = re.compile(
 )
 _SHEETS_END = re.compile(rb"</(?:\w+:)?sheets>")
 _CALC_CHAIN_REL = re.compile(rb"<Relationship\b[^>]*?Target=\"[^\"]*calcChain\.xml\"[^>]*/>")
+_DEFINED_NAME = re.compile(rb"(<(?:\w+:)?definedName\b[^>]*>)([^<]*)(</(?:\w+:)?definedName>)")
+_LOCAL_SHEET = re.compile(rb'localSheetId="([0-9]+)"')
 _CALC_CHAIN_TYPE = re.compile(rb"<Override\b[^>]*?PartName=\"/xl/calcChain\.xml\"[^>]*/>")
 
 
@@ -141,12 +144,20 @@ def _new_parts(
     if new_styles is not None:
         new_parts[STYLES] = new_styles
     overwrote_formula = False
+    filters: dict[str, tuple[str, str]] = {}  # part -> its autofilter's old and new ranges
     for patch in patches:
         if patch.part not in names:
             raise PartError(f"onglet « {patch.title} » : partie {patch.part} absente du classeur")
-        xml, had_formula = patch_sheet(_read(zin, patch.part), patch, ids, date1904=date1904)
-        new_parts[patch.part] = xml
-        overwrote_formula |= had_formula
+        patched = patch_sheet(_read(zin, patch.part), patch, ids, date1904=date1904)
+        new_parts[patch.part] = patched.xml
+        overwrote_formula |= patched.had_formula
+        if patched.autofilter is not None:
+            filters[patch.part] = patched.autofilter
+    if filters:
+        wb_xml = _read(zin, WORKBOOK)
+        renamed = _extend_filter_names(wb_xml, _sheet_indexes(zin), filters)
+        if renamed != wb_xml:
+            new_parts[WORKBOOK] = renamed
     dropped: set[str] = set()
     if overwrote_formula and CALC_CHAIN in names:
         dropped.add(CALC_CHAIN)
@@ -155,11 +166,57 @@ def _new_parts(
         new_parts[WORKBOOK_RELS] = _CALC_CHAIN_REL.sub(b"", rels)
         new_parts[CONTENT_TYPES] = _CALC_CHAIN_TYPE.sub(b"", _read(zin, CONTENT_TYPES))
     if _has_formulas(zin, new_parts):
-        wb_xml = _read(zin, WORKBOOK)
-        patched = _full_calc_on_load(wb_xml)
-        if patched != wb_xml:
-            new_parts[WORKBOOK] = patched
+        wb_xml = new_parts.get(WORKBOOK) or _read(zin, WORKBOOK)
+        with_calc = _full_calc_on_load(wb_xml)
+        if with_calc != wb_xml:
+            new_parts[WORKBOOK] = with_calc
     return new_parts, dropped
+
+
+def _sheet_indexes(zin: zipfile.ZipFile) -> dict[str, int]:
+    """Worksheet part -> its sheet's index among the workbook's sheets (a defined name's
+    ``localSheetId``, chartsheets counted)."""
+    workbook = parse(_read(zin, WORKBOOK), WORKBOOK)
+    rels = parse(_read(zin, WORKBOOK_RELS), WORKBOOK_RELS)
+    targets = {
+        r.get("Id"): posixpath.normpath(posixpath.join("xl", r.get("Target", "")))
+        if not r.get("Target", "").startswith("/") else r.get("Target", "").lstrip("/")
+        for r in rels.iter(f"{{{NS_PKG_REL}}}Relationship")
+    }  # fmt: skip
+    out = {}
+    for i, sheet in enumerate(workbook.iter(f"{{{NS_MAIN}}}sheet")):
+        rid = next((v for k, v in sheet.attrib.items() if str(k).endswith("}id")), None)
+        if rid in targets:
+            out[targets[rid]] = i
+    return out
+
+
+def _extend_filter_names(
+    workbook_xml: bytes, indexes: dict[str, int], filters: dict[str, tuple[str, str]]
+) -> bytes:
+    """The hidden name of each extended autofilter (``_xlnm._FilterDatabase`` local to its
+    sheet) set to the same new range; workbook.xml otherwise unchanged, byte for byte."""
+    wanted = {str(indexes[part]): ranges for part, ranges in filters.items() if part in indexes}
+
+    def extend(m: re.Match[bytes]) -> bytes:
+        tag, text = m.group(1), m.group(2)
+        sheet = _LOCAL_SHEET.search(tag)
+        if b'name="_xlnm._FilterDatabase"' not in tag or sheet is None:
+            return m.group(0)
+        ranges = wanted.get(sheet.group(1).decode())
+        if ranges is None:
+            return m.group(0)
+        old, new = (_absolute(r).encode() for r in ranges)
+        if not text.endswith(b"!" + old):
+            return m.group(0)
+        return tag + text[: -len(old)] + new + m.group(3)
+
+    return _DEFINED_NAME.sub(extend, workbook_xml)
+
+
+def _absolute(ref: str) -> str:
+    """« A3:M53 » as a defined name writes it: « $A$3:$M$53 »."""
+    return ":".join(re.sub(r"([A-Z]+)([0-9]+)", r"$\1$\2", part) for part in ref.split(":"))
 
 
 def _write_checked(

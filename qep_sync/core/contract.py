@@ -23,6 +23,20 @@ class SheetData:
 
 
 @dataclass
+class OwnedLayout:
+    """Where a sheet's owned columns stand, for what a backend may show around their cells
+    (status colours, « computed » header prompts, wrapped `Contrôle`, the autofilter). A
+    backend that cannot show them ignores it."""
+
+    columns: dict[int, str] = field(default_factory=dict)  # every owned column -> its title
+    first_row: int = 0  # the data rows, 1-based (0: none)
+    last_row: int = 0
+    colours: dict[int, dict[str, str]] = field(default_factory=dict)  # col -> {word: colour}
+    wrapped: set[int] = field(default_factory=set)  # columns whose written cells wrap
+    extend_autofilter: bool = True  # an autofilter over the table grows over the owned columns
+
+
+@dataclass
 class SheetPatch:
     """The owned cells to set in one worksheet; a value of None clears the cell."""
 
@@ -35,6 +49,7 @@ class SheetPatch:
     date_columns: set[int] = field(default_factory=set)  # owned columns that hold dates
     # Columns that identify rows (key fields) -> their values as read, from row 1 down.
     anchors: dict[int, list[Any]] = field(default_factory=dict)
+    layout: OwnedLayout | None = None  # applied with the cells, never written on its own
 
     @property
     def changed(self) -> int:

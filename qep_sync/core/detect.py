@@ -9,7 +9,7 @@ from typing import Any
 
 from qep_sync.cells import a1
 from qep_sync.core.contract import SheetData
-from qep_sync.core.parsing import is_empty
+from qep_sync.core.parsing import bare, blank_row, is_empty
 from qep_sync.core.specs import TrackerSpec
 from qep_sync.text import clean, fold
 
@@ -55,23 +55,36 @@ class TrackerSheet:
         rows = self.sheet.rows
         owned: dict[int, dict[int, Any]] = {col: {} for col in self.owned.values()}
         occupied: set[int] = set()
-        for i in range(max(self.header_row - 2, 0), len(rows)):
+        end = len(rows)  # bare rows at the bottom hold nothing to keep: cut before the walks
+        while end and bare(rows[end - 1]):
+            end -= 1
+        right = self.last_header_col + 1
+        for i in range(max(self.header_row - 2, 0), end):
             row = rows[i]
-            for col in range(self.last_header_col + 1, len(row)):
-                if not _blank(row[col]):
-                    occupied.add(col)
+            if not row or bare(row):  # an empty list first: the streamed rows of a far tail
+                continue
+            if len(row) > right and not bare(row[right:]):
+                occupied.update(col for col in range(right, len(row)) if not _blank(row[col]))
             if i + 1 > self.header_row:  # owned columns sit in the header, so at or before its end
                 for col, cells in owned.items():
                     if col < len(row) and not _blank(row[col]):
                         cells[i + 1] = row[col]
         anchors = {}
         for col in self.anchor_columns:
-            values = [r[col] if col < len(r) else "" for r in rows]
-            while values and (values[-1] is None or values[-1] == ""):
-                values.pop()
-            anchors[col] = values
+            last = _last_value(rows, col, end)
+            anchors[col] = [r[col] if col < len(r) else "" for r in rows[:last]]
         self.kept = Kept(owned, occupied, len(rows), anchors)
         return self.kept
+
+
+def _last_value(rows: list[list[Any]], col: int, end: int) -> int:
+    """How many rows an anchor column spans: 1 + the last of ``rows[:end]`` with a value in
+    ``col`` (neither ``""`` nor None), found from the bottom without a list of the tail."""
+    for i in range(end - 1, -1, -1):
+        row = rows[i]
+        if len(row) > col and row[col] is not None and row[col] != "":
+            return i + 1
+    return 0
 
 
 @dataclass
@@ -161,7 +174,7 @@ def closest_tracker(sheets: list[SheetData], specs: dict[str, TrackerSpec]) -> N
 
 def layout(spec: TrackerSpec, sheet: SheetData) -> TrackerSheet:
     """Locate header and columns of a recognised tracker sheet; LayoutError when impossible."""
-    if not any(not is_empty(v) for row in sheet.rows for v in row):
+    if all(blank_row(row) for row in sheet.rows):
         raise LayoutError("onglet vide : aucune ligne d'en-tête")
     index = find_header(spec, sheet.rows)
     if index is None:
@@ -212,7 +225,7 @@ def _data_rows(ts: TrackerSheet) -> tuple[list[tuple[int, list[Any]]], list[int]
     rows: list[tuple[int, list[Any]]] = []
     for i in range(ts.header_row, len(ts.sheet.rows)):
         cells = ts.sheet.rows[i]
-        if all(c >= len(cells) or _blank(cells[c]) for c in cols):
+        if not cells or bare(cells) or all(c >= len(cells) or _blank(cells[c]) for c in cols):
             continue
         rows.append((i + 1, cells))
     # Total rows at the bottom: first non-empty cell starts with « Total ».

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import pandera.pandas as pa
@@ -64,6 +64,17 @@ class Table:
         """The value as parsed, even when a check rejected it; None when empty or unreadable."""
         column = self.columns.get(name)
         return None if column is None else column[self.positions[row]]
+
+    def values(self, name: str) -> list[Any]:
+        """``value`` of every row, in row order, at the cost of one pass over ``invalid``."""
+        column = self.columns.get(name)
+        if column is None:
+            return [None] * len(self.positions)
+        out = list(column)
+        for row, field_name in self.invalid:
+            if field_name == name:
+                out[self.positions[row]] = None
+        return out
 
 
 Parser = Callable[[Any, bool], Any]
@@ -135,6 +146,27 @@ def _raw(ts: TrackerSheet, row_cells: list[Any], name: str) -> Any:
     return row_cells[col] if col < len(row_cells) else None
 
 
+@dataclass(frozen=True)
+class _Refused:
+    """Why a cell could not be parsed (an Unreadable's French message), as a cached outcome."""
+
+    reason: str
+
+
+# Raw values whose parse is cached by value: equal ones of these types parse alike (a number
+# is not: True == 1 == 1.0 and -0.0 == 0.0, yet they parse apart), and they are the cells
+# that cost most to parse (texts: cleaning, folding, date patterns) and repeat most.
+_CACHED = (str, dt.date, dt.datetime)
+_UNSEEN = object()
+
+
+def _outcome(parse: Parser, raw: Any, percent: bool) -> Any:
+    try:
+        return parse(raw, percent)
+    except Unreadable as exc:
+        return _Refused(str(exc))
+
+
 def validate_sheet(
     ts: TrackerSheet,
     source: str,
@@ -164,18 +196,24 @@ def validate_sheet(
         parse = parser_for(f)
         values: list[Any] = []
         append = values.append
-        check_percent = f.format in PERCENT_FORMATS
+        check_percent = f.format in PERCENT_FORMATS and bool(percent_cells)
+        seen: dict[Any, Any] = {}  # raw value -> its outcome: a column repeats its values
         for row, cells in ts.rows:
             raw = cells[col] if col < len(cells) else None
             if raw is None or raw == "":
                 append(None)
                 continue
-            try:
-                value = parse(raw, check_percent and (row, col) in percent_cells)
-            except Unreadable as exc:
-                rec.add(row, f.name, str(exc), Severity.ERROR, raw)
+            percent = check_percent and (row, col) in percent_cells
+            if percent or type(raw) not in _CACHED:
+                value = _outcome(parse, raw, percent)
+            else:
+                value = seen.get(raw, _UNSEEN)
+                if value is _UNSEEN:
+                    value = seen[raw] = _outcome(parse, raw, False)
+            if type(value) is _Refused:
+                rec.add(row, f.name, value.reason, Severity.ERROR, raw)
                 value = None
-            if isinstance(value, Measure):
+            elif type(value) is Measure:
                 table.measures[(row, f.name)] = value
                 value = value.value
             append(value)
@@ -193,29 +231,84 @@ def _schema_findings(table: Table, rec: _Recorder) -> None:
     ts = table.sheet
     if table.frame.empty:
         return
-    try:
-        ts.spec.schema.validate(table.frame, lazy=True)
-        return
-    except pa.errors.SchemaErrors as exc:
-        failures = exc.failure_cases
     already = {(f.row, f.column) for f in table.findings}
     first_rows: dict[str, dict[Any, int]] = {}
-    for case in failures.itertuples(index=False):
-        name, check, row = case.column, str(case.check), case.index
-        if name not in ts.columns or row is None or pd.isna(row):
+    for name, check, row in schema_failures(ts.spec.schema, table.frame):
+        if name not in ts.columns:
             continue
-        row = int(row)
         f = ts.spec.by_name[name]
         if (row, ts.headers.get(name)) in already:
             continue  # already reported as unreadable
-        value = table.frame.at[row, name]
-        raw = _raw(ts, ts.sheet.rows[row - 1], name)
+        position = table.positions[row]
+        value = table.columns[name][position]
+        raw = _raw(ts, ts.rows[position][1], name)
         if check == "field_uniqueness" and name not in first_rows:
             first_rows[name] = {}
-            for r, v in zip(table.frame.index, table.columns[name], strict=True):
-                first_rows[name].setdefault(v, int(r))
+            for r, v in zip(table.positions, table.columns[name], strict=True):
+                first_rows[name].setdefault(v, r)
         first = first_rows.get(name, {}).get(value)
         rec.add(row, name, _message(f, check, value, first), Severity.ERROR, raw)
+
+
+# pandera's report_duplicates settings, as pandas' ``duplicated(keep=...)``.
+_KEEP: dict[str, Literal["first", "last", False]] = {
+    "exclude_first": "first",
+    "exclude_last": "last",
+    "all": False,
+}
+
+
+def schema_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tuple[str, str, int]]:
+    """(field, check, row) of each cell that ``schema`` rejects in ``frame``: the failure cases
+    of pandera's ``schema.validate(frame, lazy=True)``, in the same order.
+
+    The schema's own checks run column by column on the typed columns; what pandera's
+    validation adds around them (a copy of the frame, an error per failing check with its
+    failure cases rendered as text, their consolidation into one frame) cost more than the
+    checks themselves on a large sheet, for nothing the findings use. The schema stays the
+    one ``specs.build_schema`` makes from the spec file; tests/test_validate.py holds this
+    equal to pandera's own validation.
+    """
+    found: list[tuple[str, str, int | None]] = []
+    cellless: list[tuple[str, str, int | None]] = []  # failures of no cell, listed last
+    for name, column in schema.columns.items():
+        if name not in frame.columns:
+            continue  # the fields are optional columns (required=False)
+        series = frame[name]
+        missing = series.isna()
+        if not column.nullable and missing.any():
+            found += [(name, "not_nullable", row) for row in series.index[missing].tolist()]
+        if column.unique:
+            twice = series.duplicated(keep=_KEEP[column.report_duplicates]) & ~missing
+            found += [(name, "field_uniqueness", row) for row in series.index[twice].tolist()]
+        for check in column.checks:
+            label = check.error or check.name or str(check)
+            try:
+                result = check(series)
+            except Exception:  # as in pandera: a check that cannot run fails, on no cell
+                cellless.append((name, label, None))
+                continue
+            if result.check_passed:
+                continue
+            if result.failure_cases is None:
+                cellless.append((name, label, None))
+                continue
+            cases = result.failure_cases.dropna() if check.ignore_na else result.failure_cases
+            found += [(name, label, row) for row in cases.index.tolist()]
+    found += cellless
+    if len(found) < 2:
+        return [case for case in found if case[2] is not None]
+    ordered = (found[i] for i in _consolidated_order(len(found)))
+    return [(name, check, row) for name, check, row in ordered if row is not None]
+
+
+def _consolidated_order(count: int) -> list[int]:
+    """The order in which pandera lists ``count`` failure cases: its consolidation sorts them
+    by schema context (« Column » for all of ours) with pandas' default sort, which is not
+    stable, so it shuffles them. Findings, and the Contrôle texts made of them, keep that
+    order as they had it when pandera reported them."""
+    contexts = pd.DataFrame({"schema_context": ["Column"] * count})
+    return contexts.sort_values("schema_context", ascending=False).index.tolist()
 
 
 def _message(f: Field, check: str, value: Any, first: int | None) -> str:
@@ -245,8 +338,8 @@ def _date_str(day: dt.date) -> str:
 def _courriers(table: Table, rec: _Recorder, today: dt.date) -> None:
     if "date_reponse" not in table.frame or "date_reception" not in table.frame:
         return
-    for row in table.frame.index:
-        received, replied = table.value(row, "date_reception"), table.value(row, "date_reponse")
+    dates = zip(table.positions, table.values("date_reception"), table.values("date_reponse"))
+    for row, received, replied in dates:
         if received and replied and replied < received:
             rec.add(
                 row,
@@ -261,8 +354,7 @@ def _future(name: str) -> Callable[[Table, _Recorder, dt.date], None]:
     def check(table: Table, rec: _Recorder, today: dt.date) -> None:
         if name not in table.frame:
             return
-        for row in table.frame.index:
-            day = table.value(row, name)
+        for row, day in zip(table.positions, table.values(name)):
             if day and day > today:
                 rec.add(
                     row,
@@ -278,11 +370,10 @@ def _future(name: str) -> Callable[[Table, _Recorder, dt.date], None]:
 def _plan_actions(table: Table, rec: _Recorder, today: dt.date) -> None:
     if "etat" not in table.frame:
         return
-    has_date = "date_realisation" in table.frame
-    for row in table.frame.index:
-        done = table.value(row, "etat") == ActionState.DONE
-        undated = not has_date or table.value(row, "date_realisation") is None
-        if done and undated and (row, "date_realisation") not in table.invalid:
+    done_on = table.values("date_realisation")  # all None when the column is absent
+    for row, state, done_day in zip(table.positions, table.values("etat"), done_on):
+        done = state == ActionState.DONE
+        if done and done_day is None and (row, "date_realisation") not in table.invalid:
             rec.add(row, "etat", "action « Fait » sans Date de réalisation", Severity.WARNING)
 
 

@@ -16,9 +16,9 @@ from qep_sync.cells import a1
 from qep_sync.config import Config, Rules, Source
 from qep_sync.core.compute import compute_table
 from qep_sync.core.contract import Book
-from qep_sync.core.detect import LayoutError, closest_tracker, layout, recognise
+from qep_sync.core.detect import LayoutError, TrackerSheet, closest_tracker, layout, recognise
 from qep_sync.core.findings import Finding, Report, Severity, SheetSummary, SourceReport
-from qep_sync.core.parsing import is_empty
+from qep_sync.core.parsing import blank_row
 from qep_sync.core.services import UNASSIGNED, ServiceIndex
 from qep_sync.core.specs import TrackerSpec, load_specs
 from qep_sync.core.validate import Table, validate_sheet
@@ -120,14 +120,14 @@ def _read_and_validate(
                 )
             )
             continue
-        percent = workbook.percent_cells(sheet) if _needs_percent(spec) else set()
+        percent = workbook.percent_cells(sheet) if _needs_percent(ts) else set()
         table = validate_sheet(ts, source.label, source.service, today, percent)
         run.tables.append(table)
         report.findings.extend(table.findings)
         report.sheets.append(SheetSummary(sheet.title, spec.name, ts.header_row, len(ts.rows)))
     if recognised == 0:
         titles = ", ".join(f"« {s.title} »" for s in workbook.sheets)
-        if all(is_empty(v) for s in workbook.sheets for row in s.rows for v in row):
+        if all(blank_row(row) for s in workbook.sheets for row in s.rows):
             report.error = "classeur vide : aucun tableau de suivi à lire"
         else:
             near = closest_tracker(workbook.sheets, specs)
@@ -151,8 +151,23 @@ def _free_rows(run: SourceRun) -> None:
             sheet.rows = []
 
 
-def _needs_percent(spec: TrackerSpec) -> bool:
-    return any(f.format in ("percent", "measure") for f in spec.fields)
+def _needs_percent(ts: TrackerSheet) -> bool:
+    """Whether a sheet's percent-formatted cells can change how it parses, so that the backend
+    is asked for them (it may have to read the sheet's XML again to say which they are).
+
+    Only a number or a text in a percent or measure field can read differently when its
+    cell is formatted as a percentage (docs/contract.md §3.1 rule 10); an absent or empty
+    column, dates and booleans cannot.
+    """
+    for f in ts.spec.fields:
+        col = ts.columns.get(f.name)
+        if col is None or f.format not in ("percent", "measure"):
+            continue
+        for _, cells in ts.rows:
+            value = cells[col] if col < len(cells) else None
+            if type(value) in (int, float) or (type(value) is str and value):
+                return True
+    return False
 
 
 def _warn(run: SourceRun, table: Table, row: int, name: str, message: str) -> None:
@@ -177,9 +192,7 @@ def _warn(run: SourceRun, table: Table, row: int, name: str, message: str) -> No
 
 def _engagements_listed(run: CheckRun) -> None:
     """Warn about action-plan engagement numbers that no self-assessment lists (docs/contract.md §3.1.12)."""
-    listed = {
-        t.value(row, "engagement") for t in run.tables("autoevaluation") for row in t.frame.index
-    }
+    listed = {number for t in run.tables("autoevaluation") for number in t.values("engagement")}
     listed.discard(None)
     if not listed:
         return
@@ -187,8 +200,7 @@ def _engagements_listed(run: CheckRun) -> None:
         for table in source.tables:
             if table.tracker != "plan_actions" or "engagement" not in table.sheet.columns:
                 continue
-            for row in table.frame.index:
-                number = table.value(row, "engagement")
+            for row, number in zip(table.positions, table.values("engagement")):
                 if number is not None and number not in listed:
                     _warn(source, table, row, "engagement",
                           f"l'engagement n° {number} ne figure dans aucune autoévaluation")  # fmt: skip
@@ -202,8 +214,7 @@ def _services_named(run: CheckRun) -> None:
             name = SERVICE_FIELD.get(table.tracker)
             if name is None or name not in table.sheet.columns:
                 continue  # no Service column: the rows count under the source's own service
-            for row in table.frame.index:
-                text = table.value(row, name)
+            for row, text in zip(table.positions, table.values(name)):
                 if text is None or not str(text).strip():
                     if ServiceIndex.default(source.source, table.tracker) == UNASSIGNED:
                         _warn(source, table, row, name, "service non renseigné : la ligne est "
@@ -230,8 +241,8 @@ def run_check(
         run = read_source(source, specs, today, config)
         runs.append(run)
         report.sources.append(run.report)
-    named = [t.value(r, "service") for s in runs for t in s.tables
-             if t.tracker == "correspondants" for r in t.frame.index]  # fmt: skip
+    named = [text for s in runs for t in s.tables if t.tracker == "correspondants"
+             for text in t.values("service")]  # fmt: skip
     result = CheckRun(report, runs, specs, ServiceIndex(config.sources, named))
     _engagements_listed(result)
     if config.consolidated is not None:  # a quick look at files knows no service but theirs

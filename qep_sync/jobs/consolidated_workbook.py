@@ -32,7 +32,7 @@ from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from qep_sync import files
+from qep_sync import files, vocabulary
 from qep_sync.backends.ooxml import PackageError, open_package, sheet_parts
 from qep_sync.core.findings import Severity
 from qep_sync.jobs.view import (
@@ -46,27 +46,12 @@ from qep_sync.jobs.view import (
     Percentage,
     ViewTable,
 )
-from qep_sync.vocabulary import (
-    NO,
-    YES,
-    ActionStatus,
-    AssessmentStatus,
-    DocumentStatus,
-    Level,
-    ReplyStatus,
-    TrainingStatus,
-)
 
-# Status colours, by the words the computed columns use.
-RED = {ActionStatus.LATE, DocumentStatus.EXPIRED, DocumentStatus.DRAFTING_LATE,
-       AssessmentStatus.DUE, Level.NON_COMPLIANT, NO, Severity.ERROR.label,
-       ReplyStatus.LATE_REPLY}  # fmt: skip
-ORANGE = {ActionStatus.DUE_SOON, DocumentStatus.TO_RENEW, ReplyStatus.WAITING,
-          TrainingStatus.TO_PLAN, DocumentStatus.DRAFTING, Level.PARTIAL,
-          Severity.WARNING.label}  # fmt: skip
-GREEN = {ActionStatus.ON_TRACK, DocumentStatus.VALID, TrainingStatus.PLANNED,
-         AssessmentStatus.UP_TO_DATE, Level.COMPLIANT, YES, ReplyStatus.ON_TIME,
-         TrainingStatus.DONE, ActionStatus.DONE}  # fmt: skip
+# Status colours, by the words the computed columns use (one mapping, vocabulary's), plus
+# the severity words of the findings' columns.
+RED = vocabulary.coloured(vocabulary.RED) | {Severity.ERROR.label}
+ORANGE = vocabulary.coloured(vocabulary.ORANGE) | {Severity.WARNING.label}
+GREEN = vocabulary.coloured(vocabulary.GREEN)
 
 
 # ---------------------------------------------------------------- the workbook

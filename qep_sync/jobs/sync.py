@@ -19,7 +19,7 @@ from typing import Any
 from qep_sync import files
 from qep_sync.cells import a1, to_serial
 from qep_sync.config import Config
-from qep_sync.core.contract import SheetPatch, SkippedWrite
+from qep_sync.core.contract import OwnedLayout, SheetPatch, SkippedWrite
 from qep_sync.core.findings import Finding, Severity
 from qep_sync.core.parsing import is_empty, show
 from qep_sync.core.specs import TrackerSpec
@@ -33,10 +33,11 @@ from qep_sync.jobs.outcome import RunSummary
 from qep_sync.jobs.trends import months_until
 from qep_sync.statefiles import exclusive_lock, holder
 from qep_sync.text import plural
-from qep_sync.vocabulary import CONTROL_TITLE
+from qep_sync.vocabulary import CONTROL, CONTROL_TITLE, STATUS_COLOURS
 from qep_sync.workdays import WorkingCalendar, calendar_of
 
 CONTROL_WIDTH = 60.0
+MAX_WIDTH = 45.0  # a new owned column is never wider (a status is at most 25 characters)
 LOCK_NAME = "sync.lock"
 LOCK_WAIT = 120.0  # seconds a sync waits for another one of the same workspace
 log = logging.getLogger(__name__)
@@ -107,15 +108,25 @@ def _same(current: Any, wanted: Any) -> bool:
     return isinstance(current, str) and current == wanted
 
 
-def _width(spec: TrackerSpec, name: str, title: str) -> float:
+def _width(spec: TrackerSpec, name: str, title: str, longest: int) -> float:
+    """A new owned column's width: its title and its longest value fit (`Contrôle` wraps)."""
     if name == "controle":
         return CONTROL_WIDTH
     kind = next((c.type for c in spec.computed if c.name == name), "string")
-    return max(12.0, len(title) + 3.0) if kind != "date" else 13.0
+    shortest = 13.0 if kind == "date" else 12.0
+    return min(MAX_WIDTH, max(shortest, len(title) + 3.0, longest + 3.0))
 
 
-def plan_sheet(table: Table, values: dict[int, tuple[Any, ...]]) -> SheetPatch:
-    """The owned cells of one sheet that differ from what the sheet holds now."""
+def _longest(values: dict[int, tuple[Any, ...]], i: int) -> int:
+    """The length of the longest value of owned column ``i`` as a cell shows it."""
+    return max((len(show(v[i])) for v in values.values() if not is_empty(v[i])), default=0)
+
+
+def plan_sheet(
+    table: Table, values: dict[int, tuple[Any, ...]], *, extend_autofilter: bool = True
+) -> SheetPatch:
+    """The owned cells of one sheet that differ from what the sheet holds now, and where the
+    owned columns stand (``SheetPatch.layout``: colours, header prompts, autofilter)."""
     ts = table.sheet
     spec = ts.spec
     kept = ts.kept or ts.keep()
@@ -124,7 +135,7 @@ def plan_sheet(table: Table, values: dict[int, tuple[Any, ...]]) -> SheetPatch:
     patch = SheetPatch(ts.title, ts.sheet.part or "", ts.header_row)
     positions: dict[str, int] = {}
     next_col = ts.last_header_col + 1
-    for name, title in zip(names, titles, strict=True):
+    for i, (name, title) in enumerate(zip(names, titles, strict=True)):
         if name in ts.owned:
             positions[name] = ts.owned[name]
             continue
@@ -132,10 +143,11 @@ def plan_sheet(table: Table, values: dict[int, tuple[Any, ...]]) -> SheetPatch:
             next_col += 1  # never write over anything a user put beside the table
         positions[name] = next_col
         patch.headers[next_col] = title
-        patch.widths[next_col] = _width(spec, name, title)
+        patch.widths[next_col] = _width(spec, name, title, _longest(values, i))
         next_col += 1
     kinds = {c.name: c.type for c in spec.computed}
     patch.date_columns = {positions[n] for n in names if kinds.get(n) == "date"}
+    patch.layout = _layout(names, titles, positions, kinds, values, extend_autofilter)
     patch.anchors = dict(kept.anchors)
     for row, row_values in values.items():
         for name, wanted in zip(names, row_values, strict=True):
@@ -149,6 +161,31 @@ def plan_sheet(table: Table, values: dict[int, tuple[Any, ...]]) -> SheetPatch:
             if row not in skip:
                 patch.cells[(row, col)] = None
     return patch
+
+
+def _layout(
+    names: list[str],
+    titles: list[str],
+    positions: dict[str, int],
+    kinds: dict[str, str],
+    values: dict[int, tuple[Any, ...]],
+    extend_autofilter: bool,
+) -> OwnedLayout:
+    """Where the owned columns stand; the status words each text column holds, coloured."""
+    layout = OwnedLayout(
+        columns={positions[n]: t for n, t in zip(names, titles, strict=True)},
+        first_row=min(values, default=0),
+        last_row=max(values, default=0),
+        wrapped={positions[CONTROL]},
+        extend_autofilter=extend_autofilter,
+    )
+    for i, name in enumerate(names):
+        if kinds.get(name) != "string":  # `Contrôle` is not a computed column: never coloured
+            continue
+        words = {v[i] for v in values.values() if isinstance(v[i], str)}
+        layout.colours[positions[name]] = {w: STATUS_COLOURS[w] for w in words
+                                           if w in STATUS_COLOURS}  # fmt: skip
+    return layout
 
 
 def _describe(patch: SheetPatch) -> list[dict[str, Any]]:
@@ -187,7 +224,7 @@ def _sync_source(
     patches = []
     run.compute(today, config.rules, cal)
     for table in run.tables:
-        patch = plan_sheet(table, table.computed)
+        patch = plan_sheet(table, table.computed, extend_autofilter=config.extend_autofilter)
         if patch.changed:
             patches.append(patch)
     result.cells = sum(p.changed for p in patches)
