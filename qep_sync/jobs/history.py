@@ -7,7 +7,9 @@ One SQLite file, ``history.sqlite``:
   and the comparison with the last COPIL;
 - ``sources``: per source, the modification time qep-sync's own last write left, and the
   last change made by a person. A file whose time differs from the one qep-sync left was
-  changed by someone; when it is the same, the person's change recorded before stands.
+  changed by someone; when it is the same, the person's change recorded before stands;
+- ``owned``: per source, what each owned cell held after qep-sync's last write, so that a
+  value a person typed there is reported when it is replaced (``typed_values``).
 
 The schema is versioned (``meta.schema_version``) and upgraded in place by ``MIGRATIONS``,
 each in one transaction; a file of a newer version is refused, never downgraded. A run
@@ -18,7 +20,9 @@ it was.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +52,12 @@ MIGRATIONS = (
         source TEXT PRIMARY KEY, -- the file's path or the spreadsheet's key
         written TEXT,            -- modification time after qep-sync's last write, ISO
         person TEXT              -- last change by a person, ISO with offset
+    ) WITHOUT ROWID;
+    """,
+    """
+    CREATE TABLE owned (
+        source TEXT PRIMARY KEY, -- as in sources
+        cells BLOB NOT NULL      -- zlib(JSON): sheet -> row key -> owned field -> value
     ) WITHOUT ROWID;
     """,
 )
@@ -168,23 +178,40 @@ class History:
 
     # ------------------------------------------------------------ recording a run
 
+    def owned(self, source: str) -> dict[str, Any] | None:
+        """What the owned cells of ``source`` held after qep-sync's last write (None: never
+        recorded)."""
+        row = self._db.execute("SELECT cells FROM owned WHERE source = ?", (source,)).fetchone()
+        if row is None:
+            return None
+        try:
+            value = json.loads(zlib.decompress(row[0]))
+        except (zlib.error, ValueError):
+            return None  # damaged: as if never recorded (nothing is flagged)
+        return value if isinstance(value, dict) else None
+
     def record(
         self,
         day: dt.date,
         figures: Iterable[Figure],
         persons: dict[str, dt.datetime | None],
         written: dict[str, dt.datetime | None],
+        owned: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        """The run's snapshot (replacing the day's) and the sources' times, in one transaction.
+        """The run's snapshot (replacing the day's), the sources' times and what their owned
+        cells hold now, in one transaction.
 
         ``written``: the modification time each source has after qep-sync wrote it this run.
         """
         with self._transaction():
-            self._db.execute("DELETE FROM snapshots WHERE day = ?", (day.isoformat(),))
-            self._db.executemany(
-                "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
-                ((day.isoformat(), f.scope, f.subject, f.figure, f.value) for f in figures),
-            )
+            for source, cells in (owned or {}).items():
+                blob = zlib.compress(json.dumps(cells, ensure_ascii=False).encode("utf-8"))
+                self._db.execute("INSERT OR REPLACE INTO owned VALUES (?, ?)", (source, blob))
+            rows = [(day.isoformat(), f.scope, f.subject, f.figure, f.value) for f in figures]
+            if rows:  # a run without a consolidated view leaves the day's snapshot as it was
+                self._db.execute("DELETE FROM snapshots WHERE day = ?", (day.isoformat(),))
+                self._db.executemany("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
+                                     rows)  # fmt: skip
             for source, person in persons.items():
                 previous = self._db.execute(
                     "SELECT written FROM sources WHERE source = ?", (source,)

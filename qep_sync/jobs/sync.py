@@ -31,6 +31,7 @@ from qep_sync.jobs.consolidated_workbook import ConsolidationResult, write_view
 from qep_sync.jobs.history import History, HistoryError, source_key
 from qep_sync.jobs.outcome import RunSummary
 from qep_sync.jobs.trends import months_until
+from qep_sync.jobs.typed_values import Owned, flag_replaced, owned_after
 from qep_sync.statefiles import exclusive_lock, holder
 from qep_sync.text import plural
 from qep_sync.vocabulary import CONTROL, CONTROL_TITLE, STATUS_COLOURS
@@ -324,15 +325,26 @@ def _run_sync(
 ) -> SyncRun:
     check = run_check(config, today, progress=progress)
     cal = calendar_of(config)
-    writes = [sync_source(run, today, config, cal, dry_run) for run in check.sources]
-    result = SyncRun(check, writes, dry_run)
-    if config.consolidated is not None and not dry_run:
-        history = _history(config) if config.path is not None else None
-        try:
-            result.consolidated = _consolidate(check, today, now, config, history, writes)
-        finally:
-            if history is not None:
-                history.close()
+    history = _history(config) if config.path is not None and not dry_run else None
+    try:
+        owned: dict[str, Owned] = {}
+        writes = []
+        for run in check.sources:
+            key = source_key(run.source)
+            if history is not None and run.book is not None:
+                flag_replaced(run, history.owned(key))
+            write = sync_source(run, today, config, cal, dry_run)
+            writes.append(write)
+            if write.status in ("written", "unchanged") and not write.message:
+                owned[key] = owned_after(run)
+        result = SyncRun(check, writes, dry_run)
+        if config.consolidated is not None and not dry_run:
+            result.consolidated = _consolidate(check, today, now, config, history, writes, owned)
+        elif history is not None:
+            history.record(today, [], {}, _written_times(check, writes), owned)
+    finally:
+        if history is not None:
+            history.close()
     return result
 
 
@@ -352,6 +364,7 @@ def _consolidate(
     config: Config,
     history: History | None,
     writes: list[FileWrite],
+    owned: dict[str, Owned],
 ) -> ConsolidationResult:
     assert config.consolidated is not None
     path = config.consolidated
@@ -363,7 +376,8 @@ def _consolidate(
         view = consolidate(check, today, generated=now, context=ViewContext.of(config, past))
         result = write_view(view, path)
         if history is not None and past is not None:
-            history.record(today, view.snapshot, past.persons, _written_times(check, writes))
+            history.record(today, view.snapshot, past.persons, _written_times(check, writes),
+                           owned)  # fmt: skip
         return result
     except BaseException as exc:
         if isinstance(exc, STOPS_THE_RUN):
