@@ -227,7 +227,7 @@ def test_one_word_per_severity_in_terminal_workbook_and_emails(tmp_path: Path) -
     sheet = load_workbook(book)["Plan d'actions"]
     header = [c.value for c in sheet[1]]
     control = sheet.cell(row=2, column=header.index("Contrôle") + 1).value
-    assert control.startswith("Attention : État : action « Fait »")
+    assert control.startswith("Attention — État : action « Fait »")
 
 
 def test_a_config_value_of_the_wrong_type_is_quoted_without_inner_quotes(tmp_path: Path) -> None:

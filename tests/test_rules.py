@@ -245,7 +245,7 @@ def test_document_validated_without_review_nor_expiry_is_valide_with_a_warning(
     assert (row["Prochaine échéance"], row["Jours restants"], row["Statut"]) == (
         None, None, "Valide"
     )  # fmt: skip
-    assert row["Contrôle"].startswith("Attention : ")
+    assert row["Contrôle"].startswith("Attention — ")
     assert "révision ni de caducité" in row["Contrôle"]
 
 
@@ -281,7 +281,7 @@ def test_document_to_write_without_planned_date_is_en_cours_with_a_warning(
     assert (row["Prochaine échéance"], row["Jours restants"], row["Statut"]) == (
         None, None, "En cours de formalisation"
     )  # fmt: skip
-    assert row["Contrôle"].startswith("Attention : ")
+    assert row["Contrôle"].startswith("Attention — ")
     assert "Date prévue" in row["Contrôle"]
 
 
@@ -626,7 +626,7 @@ def test_indicator_without_cible_has_empty_atteint_and_ecart(tmp_path: Path) -> 
 
 def test_indicator_percent_against_plain_number_above_1_is_a_warning(tmp_path: Path) -> None:
     row = indicator(tmp_path, Percent(0.92), 90)
-    assert row["Contrôle"].startswith("Attention : ")
+    assert row["Contrôle"].startswith("Attention — ")
     assert "même unité" in row["Contrôle"]
 
 
@@ -652,9 +652,9 @@ def test_control_text_puts_errors_first_then_prefixed_warnings() -> None:
     ])  # fmt: skip
     assert text is not None
     order = [text.index(part) for part in ("première erreur", "seconde erreur",
-             "Attention : un avertissement", "Attention : second avertissement")]  # fmt: skip
+             "Attention — un avertissement", "Attention — second avertissement")]  # fmt: skip
     assert order == sorted(order)
-    assert text.count("Attention : ") == 2
+    assert text.count("Attention — ") == 2
     assert not text.startswith("Attention")
 
 
@@ -667,7 +667,7 @@ def test_control_cell_lists_error_then_warning_for_a_row(tmp_path: Path) -> None
     row = action(tmp_path, days(-3), "Fait", email="x@")
     assert row["Statut"] == "Terminée"
     error = "Email responsable : adresse électronique invalide « x@ »"
-    warning = "Attention : État : action « Fait » sans Date de réalisation"
+    warning = "Attention — État : action « Fait » sans Date de réalisation"
     assert error in row["Contrôle"] and warning in row["Contrôle"]
     assert row["Contrôle"].index(error) < row["Contrôle"].index(warning)
 

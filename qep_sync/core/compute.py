@@ -175,10 +175,11 @@ RULES: dict[str, Rule] = {
 
 
 def control_text(findings: list[Finding]) -> str | None:
-    """The Contrôle cell: errors first, then warnings prefixed « Attention : »; None when clean."""
+    """The Contrôle cell: errors first, then warnings prefixed « Attention — » (a dash: the
+    message itself starts with its column and a colon); None when clean."""
     errors = [f.message for f in findings if f.severity is Severity.ERROR]
     warning = Severity.WARNING
-    warnings = [f"{warning.label} : {f.message}" for f in findings if f.severity is warning]
+    warnings = [f"{warning.label} — {f.message}" for f in findings if f.severity is warning]
     text = " ; ".join(dict.fromkeys(errors + warnings))
     if len(text) > EXCEL_CELL_LIMIT:  # Excel refuses longer cells; the first findings matter most
         text = text[: EXCEL_CELL_LIMIT - 1] + "…"
@@ -197,7 +198,7 @@ def compute_table(
             by_row.setdefault(f.row, []).append(f)
     names = [c.name for c in spec.computed]
     out: dict[int, tuple[Any, ...]] = {}
-    for row in table.frame.index:
+    for row in table.positions:
         values = rule(table, row, today, rules, cal) if rule else {}
         out[row] = (*(values.get(n) for n in names), control_text(by_row.get(row, [])))
     return out
