@@ -187,7 +187,9 @@ def _row_index(table: Any) -> list[tuple[int, Any]]:
 
 
 def _odfpy_set(rows: list[tuple[int, Any]], row: int, col: int, value: Any) -> None:
-    """Set one cell as odfpy code would: find its row, split the run of cells it falls in."""
+    """Set one cell as careful odfpy code would: find its row, take the cell out of the run
+    of cells it falls in (giving it the run's first cell when it starts it: odfpy removes an
+    element in time proportional to the document), then its value."""
     from odf.table import TableCell
     from odf.text import P
 
@@ -200,29 +202,41 @@ def _odfpy_set(rows: list[tuple[int, Any]], row: int, col: int, value: Any) -> N
         start += count
     else:
         raise AssertionError(f"column {col} not found")
-    if value is None:
-        new = TableCell()
-    elif isinstance(value, dt.date):
-        new = TableCell(valuetype="date", datevalue=value.isoformat())
-        new.addElement(P(text=value.strftime("%d/%m/%Y")))
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        new = TableCell(valuetype="float", value=value)
-        new.addElement(P(text=str(value)))
-    else:
-        new = TableCell(valuetype="string")
-        new.addElement(P(text=str(value)))
     before, after = col - start, count - (col - start) - 1
     following = cell.nextSibling
     if before:
         cell.setAttribute("numbercolumnsrepeated", str(before))
+        target = TableCell()
+        _insert(element, target, following)
     else:
-        element.removeChild(cell)
-    pieces = [new, TableCell(numbercolumnsrepeated=str(after))] if after else [new]
-    for piece in pieces:
-        if following is None:
-            element.addElement(piece)
-        else:
-            element.insertBefore(piece, following)
+        target = cell
+        if count > 1:
+            target.removeAttribute("numbercolumnsrepeated")
+        for child in list(target.childNodes):
+            target.removeChild(child)
+    if after:
+        _insert(element, TableCell(numbercolumnsrepeated=str(after)), following)
+    if value is None:
+        return
+    if isinstance(value, dt.date):
+        target.setAttribute("valuetype", "date")
+        target.setAttribute("datevalue", value.isoformat())
+        text = value.strftime("%d/%m/%Y")
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        target.setAttribute("valuetype", "float")
+        target.setAttribute("value", str(value))
+        text = str(value)
+    else:
+        target.setAttribute("valuetype", "string")
+        text = str(value)
+    target.addElement(P(text=text))
+
+
+def _insert(row: Any, cell: Any, following: Any) -> None:
+    if following is None:
+        row.addElement(cell)
+    else:
+        row.insertBefore(cell, following)
 
 
 @measurement("odfpy_load_save", "odfpy load + save, no cell set")

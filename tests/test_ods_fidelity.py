@@ -295,6 +295,8 @@ def test_qep_sync_styles_are_in_content_xml_only(synced: Synced) -> None:
     assert len(ours) == len(set(ours))
     header = cell_el(synced.after["content.xml"], PLAN_HEADER_ROW, STATUT)
     assert header.get(T + "style-name") == "qep-entete"
+    controle = cell_el(synced.after["content.xml"], synced.built.bad_date_row, CONTROLE)
+    assert controle.get(T + "style-name") == "qep-renvoi"  # `Contrôle` wraps, as in .xlsx
 
 
 # ---------------------------------------------------------------- LibreOffice shows them

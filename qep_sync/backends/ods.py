@@ -3,8 +3,8 @@
 The same discipline as the Excel backend: the file's bytes are read once (``snapshot``),
 the zip is checked before anything else reads it (``odf.open_ods``), and everything later
 asked of the workbook (values, percent cells, the stamp write-back compares) comes from
-those bytes. Values come from one streaming pass over ``content.xml`` (``odsscan``: why
-not python-calamine is said there), typed as the Excel backend types them, so that the
+those bytes. Values come from one pass over ``content.xml`` (``odsscan``: why not
+python-calamine is said there), typed as the Excel backend types them, so that the
 core never knows which kind of file a tracker came from. Every failure is the source's
 SourceError with a French reason (docs/contract.md §7).
 """

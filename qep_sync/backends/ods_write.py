@@ -9,8 +9,9 @@ OpenDocument requires; ``META-INF/manifest.xml`` (no part is added), ``styles.xm
 ``settings.xml``, ``meta.xml``, charts, images and the thumbnail are copied raw. The
 thumbnail (``Thumbnails/thumbnail.png``, the preview a file manager shows) therefore
 still shows the sheet as it was before the sync until LibreOffice saves the file again:
-harmless, and documented. Formulas that use the owned columns keep their last computed
-value until LibreOffice recalculates them (it does on opening, when set to; F9 otherwise).
+harmless, and documented. Formulas that use the owned columns keep their cached result in
+the file until LibreOffice recalculates them, which it does when it opens the file (the
+fidelity suite checks it).
 
 Before the file is replaced, the patched ``content.xml`` is read back with the very reader
 of ``check`` (``odsscan``) and compared with the part as it was, cell by cell: every cell

@@ -1,6 +1,7 @@
 """Surgical edits of an .ods file's ``content.xml``: the owned cells of its tables, the
-styles they need (added once to ``office:automatic-styles``) and the widths of new columns (of ``SheetPatch.layout``, the wrapping of ``Contrôle``: the
-status colours, header prompts and autofilter of the .xlsx are not written in .ods files).
+styles they need (added once to ``office:automatic-styles``) and the widths of new columns.
+Of ``SheetPatch.layout``, only the wrapping of ``Contrôle`` is written: the status colours,
+header prompts and autofilter of the .xlsx are not written in .ods files (yet).
 
 An .ods table is written compactly: LibreOffice stores a run of identical rows as one
 ``table:table-row`` with ``table:number-rows-repeated`` (a million empty rows at the end of
@@ -14,8 +15,9 @@ Rows or cells past the last element (files written by other tools stop at their 
 value) are added as empty repeated elements first. Nothing else of the part is touched.
 
 Values are typed, never formulas: text as ``office:value-type="string"`` and paragraphs
-(``<text:p>``, line breaks as new paragraphs, runs of spaces as ``<text:s>``), numbers as ``float``, dates as ``date`` with ``office:date-value`` and a
-dd/mm/yyyy style, booleans as ``boolean``. Writing a cell removes its old value, formula
+(``<text:p>``, line breaks as new paragraphs, runs of spaces as ``<text:s>``), numbers as
+``float``, dates as ``date`` with ``office:date-value`` and a dd/mm/yyyy style, booleans as
+``boolean``. Writing a cell removes its old value, formula
 (``table:formula``, matrix spans) and LibreOffice's own ``calcext:value-type``; its
 annotation (a comment) and anchored shapes stay. A text starting with « = » or « of:= »
 stays a text: no attribute of a written cell holds a formula. The dates LibreOffice shows
@@ -152,7 +154,7 @@ def patch_table(table: etree._Element, patch: SheetPatch, styles: Styles) -> Non
     last_col = max([last_col, *patch.widths])
     if max(writes, default=1) > MAX_ROWS or last_col >= MAX_COLUMNS:
         raise SkippedWrite(
-            f"onglet « {patch.title} » : colonnes calculées au-delà de la grille de "
+            f"onglet « {patch.title} » : cellules calculées au-delà de la grille de "
             "LibreOffice ; le classeur n'est pas modifié"
         )
     if writes:
@@ -468,7 +470,6 @@ class Styles:
         self.root = root
         self._automatic: etree._Element | None = root.find(OFFICE + "automatic-styles")
         self._names: set[str] | None = None
-        self.added = 0
 
     def header(self) -> str:
         return self._ensure(HEADER_STYLE, _header_style)
@@ -490,7 +491,6 @@ class Styles:
         if name not in self._names:
             self._container().append(build(name))
             self._names.add(name)
-            self.added += 1
         return name
 
     def _container(self) -> etree._Element:
