@@ -70,7 +70,7 @@ def test_a_typed_status_is_replaced_and_said_in_controle(workspace: Path) -> Non
 
 def test_rows_a_person_sorted_are_not_taken_for_typing(workspace: Path) -> None:
     _sync(workspace)
-    book, cols = _columns(workspace / "BAS.xlsx")
+    book, _ = _columns(workspace / "BAS.xlsx")
     ws = book[PLAN]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2, max_row=4)]
     for i, values in enumerate(reversed(rows), start=2):  # A3, A2, A1: the owned cells move too
