@@ -1,8 +1,9 @@
 """Profile ``run_check`` on the benchmark workspace: where the time of a check goes.
 
 Prints cProfile's top functions (own time and cumulative) and the time per stage
-(reading, recognising, layout, parsing, pandera, coherence checks), or a pyinstrument
-tree with ``--pyinstrument`` when pyinstrument is installed (not a project dependency).
+(reading and its scans, recognising, layout, parsing, pandera checks, cross-checks), or
+a pyinstrument tree with ``--pyinstrument`` when pyinstrument is installed (not a project
+dependency).
 
     .venv/bin/python bench/profile_check.py                 # 30 services x 5,000 letters
     .venv/bin/python bench/profile_check.py --services 5 --top 40 --save /tmp/check.prof
@@ -24,20 +25,24 @@ OUT = Path(__file__).resolve().parent / "out"
 
 # (label, module file, function): the stages of a check, as cumulative times.
 STAGES = [
-    ("read workbooks (calamine + zip checks)", "xlsx.py", "read_workbook"),
+    ("read workbooks (xlsx backend)", "xlsx.py", "read_workbook"),
+    ("  sheet scans before reading (scan_sheet)", "sheetscan.py", "scan_sheet"),
     (
         "  python-calamine to_python",
         "~",
         "<method 'to_python' of 'builtins.CalamineSheet' objects>",
     ),
+    ("  percent cells, every sheet (_percent_of)", "xlsx.py", "_percent_of"),
     ("  zip safety checks (open_package)", "ooxml.py", "open_package"),
     ("recognise trackers", "detect.py", "recognise"),
     ("layout (header, data rows)", "detect.py", "layout"),
-    ("percent cells (sheet XML)", "xlsx.py", "percent_cells"),
     ("validate_sheet", "validate.py", "validate_sheet"),
-    ("  pandera schema (_schema_findings)", "validate.py", "_schema_findings"),
+    ("  parsing (_parsed_column)", "validate.py", "_parsed_column"),
+    ("  pandera schema checks (schema_failures)", "validate.py", "schema_failures"),
     ("  findings (_Recorder.add)", "validate.py", "add"),
+    ("rows kept for sync, freed (_free_rows)", "check.py", "_free_rows"),
     ("engagements cross-check", "check.py", "_engagements_listed"),
+    ("service names cross-check", "check.py", "_services_named"),
 ]
 
 

@@ -61,7 +61,9 @@ class TrackerSheet:
         right = self.last_header_col + 1
         for i in range(max(self.header_row - 2, 0), end):
             row = rows[i]
-            if not row or bare(row):  # an empty list first: the streamed rows of a far tail
+            # Bare rows (a far tail padded by calamine) skipped; a first cell that holds
+            # something, the usual data row, spares the test.
+            if not row or (row[0] == "" and bare(row)):
                 continue
             if len(row) > right and not bare(row[right:]):
                 occupied.update(col for col in range(right, len(row)) if not _blank(row[col]))
@@ -220,14 +222,23 @@ def _blank(value: Any) -> bool:
     return value is None or value == "" or is_empty(value)
 
 
+def _holds_data(cells: list[Any], cols: list[int]) -> bool:
+    """Whether a row has a value in one of the tracker's columns (most rows: the first)."""
+    for col in cols:
+        if col < len(cells):
+            value = cells[col]
+            if value is not None and value != "" and not is_empty(value):
+                return True
+    return False
+
+
 def _data_rows(ts: TrackerSheet) -> tuple[list[tuple[int, list[Any]]], list[int]]:
     cols = list(ts.columns.values())
     rows: list[tuple[int, list[Any]]] = []
     for i in range(ts.header_row, len(ts.sheet.rows)):
         cells = ts.sheet.rows[i]
-        if not cells or bare(cells) or all(c >= len(cells) or _blank(cells[c]) for c in cols):
-            continue
-        rows.append((i + 1, cells))
+        if cells and _holds_data(cells, cols):
+            rows.append((i + 1, cells))
     # Total rows at the bottom: first non-empty cell starts with « Total ».
     totals: list[int] = []
     while rows:

@@ -145,6 +145,10 @@ def _each_value(test: Callable[[str], bool]) -> Callable[[pd.Series], pd.Series]
     return check
 
 
+def _full_match(regex: re.Pattern[str]) -> Callable[[str], bool]:
+    return lambda text: bool(regex.fullmatch(text))
+
+
 def build_schema(spec: TrackerSpec) -> pa.DataFrameSchema:
     """The pandera schema of a tracker, over a frame of already-typed values (object columns)."""
     columns: dict[str, pa.Column] = {}
@@ -157,8 +161,7 @@ def build_schema(spec: TrackerSpec) -> pa.DataFrameSchema:
         if f.maximum is not None:
             checks.append(_bound("maximum", f.maximum))
         if f.pattern:
-            regex = re.compile(f.pattern)
-            matches = _each_value(lambda text, r=regex: bool(r.fullmatch(text)))
+            matches = _each_value(_full_match(re.compile(f.pattern)))
             checks.append(pa.Check(matches, name="pattern", ignore_na=True))
         if f.format == "email":
             checks.append(pa.Check(_each_value(is_email), name="email", ignore_na=True))

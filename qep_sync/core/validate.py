@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache, cached_property
+from operator import itemgetter
 from typing import Any, Literal
 
 import pandas as pd
@@ -42,7 +44,6 @@ class Table:
     source: str
     service: str
     sheet: TrackerSheet
-    frame: pd.DataFrame
     findings: list[Finding] = field(default_factory=list)
     invalid: set[tuple[int, str]] = field(default_factory=set)  # (row, field) not usable
     measures: dict[tuple[int, str], Measure] = field(default_factory=dict)
@@ -53,6 +54,14 @@ class Table:
     @property
     def tracker(self) -> str:
         return self.sheet.spec.name
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """The typed values as a frame (object columns, indexed by sheet row), made on first
+        use: validation and the owned columns work on ``columns``, and a frame per sheet
+        held for the whole run doubled the memory the values take."""
+        index = pd.Index(list(self.positions), name="row")
+        return pd.DataFrame(self.columns, index=index, dtype=object)
 
     def value(self, row: int, name: str) -> Any:
         """The typed value of a field in a row, None when empty, absent or invalid."""
@@ -157,7 +166,6 @@ class _Refused:
 # is not: True == 1 == 1.0 and -0.0 == 0.0, yet they parse apart), and they are the cells
 # that cost most to parse (texts: cleaning, folding, date patterns) and repeat most.
 _CACHED = (str, dt.date, dt.datetime)
-_UNSEEN = object()
 
 
 def _outcome(parse: Parser, raw: Any, percent: bool) -> Any:
@@ -165,6 +173,53 @@ def _outcome(parse: Parser, raw: Any, percent: bool) -> Any:
         return parse(raw, percent)
     except Unreadable as exc:
         return _Refused(str(exc))
+
+
+def _parsed_column(
+    f: Field,
+    col: int,
+    cells: list[list[Any]],
+    table: Table,
+    rec: _Recorder,
+    percent_cells: set[tuple[int, int]],
+) -> list[Any]:
+    """The typed values of one field, row by row; an unreadable cell is an error finding.
+
+    Each distinct text or date is parsed once, in one pass over the column (a column
+    repeats its values: the same canal, service, agent or day on thousands of rows); only
+    when some outcome is not a plain value (a refusal, a Measure) are the cells visited again.
+    """
+    parse = parser_for(f)
+    rows = table.sheet.rows
+    try:
+        raws = list(map(itemgetter(col), cells))
+    except IndexError:  # ragged rows (streamed, Google Sheets): a short row lacks the cell
+        raws = [row[col] if col < len(row) else None for row in cells]
+    seen: dict[Any, Any] = {None: None, "": None}  # raw value -> its outcome (None: empty)
+    special = False  # some outcome is a refusal or a Measure
+
+    def fresh(raw: Any, percent: bool = False) -> Any:
+        nonlocal special
+        value = _outcome(parse, raw, percent)
+        if type(raw) in _CACHED and not percent:
+            seen[raw] = value
+        special = special or type(value) in (_Refused, Measure)
+        return value
+
+    values = [seen[raw] if raw in seen else fresh(raw) for raw in raws]
+    if f.format in PERCENT_FORMATS and percent_cells:
+        for i, (row, _) in enumerate(rows):
+            if (row, col) in percent_cells and raws[i] is not None and raws[i] != "":
+                values[i] = fresh(raws[i], percent=True)
+    if special:
+        for i, value in enumerate(values):
+            if type(value) is _Refused:
+                rec.add(rows[i][0], f.name, value.reason, Severity.ERROR, raws[i])
+                values[i] = None
+            elif type(value) is Measure:
+                table.measures[(rows[i][0], f.name)] = value
+                values[i] = value.value
+    return values
 
 
 def validate_sheet(
@@ -179,7 +234,7 @@ def validate_sheet(
     percent_cells = percent_cells or set()
     index = [r for r, _ in ts.rows]
     data: dict[str, list[Any]] = {}
-    table = Table(source, service, ts, pd.DataFrame(index=pd.Index(index, name="row")))
+    table = Table(source, service, ts)
     rec = _Recorder(table)
     for name in ts.missing:
         f = spec.by_name[name]
@@ -189,38 +244,13 @@ def validate_sheet(
             f"colonne obligatoire « {f.title} » absente de la ligne d'en-tête (ligne {ts.header_row})",
             Severity.ERROR,
         )
+    cells = [row_cells for _, row_cells in ts.rows]
     for f in spec.fields:
-        if f.name not in ts.columns:
-            continue
-        col = ts.columns[f.name]
-        parse = parser_for(f)
-        values: list[Any] = []
-        append = values.append
-        check_percent = f.format in PERCENT_FORMATS and bool(percent_cells)
-        seen: dict[Any, Any] = {}  # raw value -> its outcome: a column repeats its values
-        for row, cells in ts.rows:
-            raw = cells[col] if col < len(cells) else None
-            if raw is None or raw == "":
-                append(None)
-                continue
-            percent = check_percent and (row, col) in percent_cells
-            if percent or type(raw) not in _CACHED:
-                value = _outcome(parse, raw, percent)
-            else:
-                value = seen.get(raw, _UNSEEN)
-                if value is _UNSEEN:
-                    value = seen[raw] = _outcome(parse, raw, False)
-            if type(value) is _Refused:
-                rec.add(row, f.name, value.reason, Severity.ERROR, raw)
-                value = None
-            elif type(value) is Measure:
-                table.measures[(row, f.name)] = value
-                value = value.value
-            append(value)
-        data[f.name] = values
+        if f.name in ts.columns:
+            col = ts.columns[f.name]
+            data[f.name] = _parsed_column(f, col, cells, table, rec, percent_cells)
     table.columns = data
     table.positions = {row: i for i, row in enumerate(index)}
-    table.frame = pd.DataFrame(data, index=pd.Index(index, name="row"), dtype=object)
     _schema_findings(table, rec)
     for check in COHERENCE.get(spec.name, ()):
         check(table, rec, today)
@@ -229,11 +259,12 @@ def validate_sheet(
 
 def _schema_findings(table: Table, rec: _Recorder) -> None:
     ts = table.sheet
-    if table.frame.empty:
-        return
+    if not table.positions or not table.columns:
+        return  # an empty frame: pandera checks nothing
     already = {(f.row, f.column) for f in table.findings}
     first_rows: dict[str, dict[Any, int]] = {}
-    for name, check, row in schema_failures(ts.spec.schema, table.frame):
+    index = pd.Index(list(table.positions), name="row")
+    for name, check, row in schema_failures(ts.spec.schema, table.columns, index):
         if name not in ts.columns:
             continue
         f = ts.spec.by_name[name]
@@ -258,9 +289,12 @@ _KEEP: dict[str, Literal["first", "last", False]] = {
 }
 
 
-def schema_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tuple[str, str, int]]:
-    """(field, check, row) of each cell that ``schema`` rejects in ``frame``: the failure cases
-    of pandera's ``schema.validate(frame, lazy=True)``, in the same order.
+def schema_failures(
+    schema: pa.DataFrameSchema, columns: dict[str, list[Any]], index: pd.Index
+) -> list[tuple[str, str, int]]:
+    """(field, check, row) of each cell that ``schema`` rejects in the frame of ``columns``
+    (object columns over ``index``, the sheet rows): the failure cases of pandera's
+    ``schema.validate(frame, lazy=True)``, in the same order.
 
     The schema's own checks run column by column on the typed columns; what pandera's
     validation adds around them (a copy of the frame, an error per failing check with its
@@ -272,11 +306,13 @@ def schema_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tup
     found: list[tuple[str, str, int | None]] = []
     cellless: list[tuple[str, str, int | None]] = []  # failures of no cell, listed last
     for name, column in schema.columns.items():
-        if name not in frame.columns:
+        if name not in columns:
             continue  # the fields are optional columns (required=False)
-        series = frame[name]
+        series = pd.Series(columns[name], index=index, dtype=object, name=name)
         missing = series.isna()
-        if not column.nullable and missing.any():
+        gaps = bool(missing.any())
+        present = series[~missing] if gaps else series  # what pandera gives ignore_na checks
+        if gaps and not column.nullable:
             found += [(name, "not_nullable", row) for row in series.index[missing].tolist()]
         if column.unique:
             twice = series.duplicated(keep=_KEEP[column.report_duplicates]) & ~missing
@@ -284,7 +320,7 @@ def schema_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tup
         for check in column.checks:
             label = check.error or check.name or str(check)
             try:
-                result = check(series)
+                result = check(present if check.ignore_na else series)
             except Exception:  # as in pandera: a check that cannot run fails, on no cell
                 cellless.append((name, label, None))
                 continue
@@ -296,19 +332,18 @@ def schema_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tup
             cases = result.failure_cases.dropna() if check.ignore_na else result.failure_cases
             found += [(name, label, row) for row in cases.index.tolist()]
     found += cellless
-    if len(found) < 2:
-        return [case for case in found if case[2] is not None]
-    ordered = (found[i] for i in _consolidated_order(len(found)))
+    ordered = [found[i] for i in _consolidated_order(len(found))]
     return [(name, check, row) for name, check, row in ordered if row is not None]
 
 
-def _consolidated_order(count: int) -> list[int]:
+@cache
+def _consolidated_order(count: int) -> tuple[int, ...]:
     """The order in which pandera lists ``count`` failure cases: its consolidation sorts them
     by schema context (« Column » for all of ours) with pandas' default sort, which is not
     stable, so it shuffles them. Findings, and the Contrôle texts made of them, keep that
     order as they had it when pandera reported them."""
     contexts = pd.DataFrame({"schema_context": ["Column"] * count})
-    return contexts.sort_values("schema_context", ascending=False).index.tolist()
+    return tuple(contexts.sort_values("schema_context", ascending=False).index.tolist())
 
 
 def _message(f: Field, check: str, value: Any, first: int | None) -> str:
@@ -336,10 +371,10 @@ def _date_str(day: dt.date) -> str:
 
 
 def _courriers(table: Table, rec: _Recorder, today: dt.date) -> None:
-    if "date_reponse" not in table.frame or "date_reception" not in table.frame:
+    if "date_reponse" not in table.columns or "date_reception" not in table.columns:
         return
-    dates = zip(table.positions, table.values("date_reception"), table.values("date_reponse"))
-    for row, received, replied in dates:
+    received_on, replied_on = table.values("date_reception"), table.values("date_reponse")
+    for row, received, replied in zip(table.positions, received_on, replied_on, strict=True):
         if received and replied and replied < received:
             rec.add(
                 row,
@@ -352,9 +387,9 @@ def _courriers(table: Table, rec: _Recorder, today: dt.date) -> None:
 
 def _future(name: str) -> Callable[[Table, _Recorder, dt.date], None]:
     def check(table: Table, rec: _Recorder, today: dt.date) -> None:
-        if name not in table.frame:
+        if name not in table.columns:
             return
-        for row, day in zip(table.positions, table.values(name)):
+        for row, day in zip(table.positions, table.values(name), strict=True):
             if day and day > today:
                 rec.add(
                     row,
@@ -368,17 +403,17 @@ def _future(name: str) -> Callable[[Table, _Recorder, dt.date], None]:
 
 
 def _plan_actions(table: Table, rec: _Recorder, today: dt.date) -> None:
-    if "etat" not in table.frame:
+    if "etat" not in table.columns:
         return
     done_on = table.values("date_realisation")  # all None when the column is absent
-    for row, state, done_day in zip(table.positions, table.values("etat"), done_on):
+    for row, state, done_day in zip(table.positions, table.values("etat"), done_on, strict=True):
         done = state == ActionState.DONE
         if done and done_day is None and (row, "date_realisation") not in table.invalid:
             rec.add(row, "etat", "action « Fait » sans Date de réalisation", Severity.WARNING)
 
 
 def _documents(table: Table, rec: _Recorder, today: dt.date) -> None:
-    for row in table.frame.index:
+    for row in table.positions:
         state = table.value(row, "etat")
         if state == DocumentState.VALIDATED:
             review = table.value(row, "date_mise_a_jour") and table.value(
@@ -405,7 +440,7 @@ def _documents(table: Table, rec: _Recorder, today: dt.date) -> None:
 
 
 def _indicateurs(table: Table, rec: _Recorder, today: dt.date) -> None:
-    for row in table.frame.index:
+    for row in table.positions:
         valeur, cible = table.measures.get((row, "valeur")), table.measures.get((row, "cible"))
         if valeur is None or cible is None or valeur.percent == cible.percent:
             continue

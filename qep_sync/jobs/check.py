@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from qep_sync.backends import open_book
 from qep_sync.cells import a1
@@ -42,7 +43,7 @@ class SourceRun:
     def compute(self, today: dt.date, rules: Rules, cal: WorkingCalendar) -> None:
         """Fill each table's owned columns for ``today``; a table already computed is kept."""
         for table in self.tables:
-            if len(table.computed) != len(table.frame.index):
+            if len(table.computed) != len(table.positions):
                 table.computed = compute_table(table, today, rules, cal)
 
 
@@ -200,7 +201,7 @@ def _engagements_listed(run: CheckRun) -> None:
         for table in source.tables:
             if table.tracker != "plan_actions" or "engagement" not in table.sheet.columns:
                 continue
-            for row, number in zip(table.positions, table.values("engagement")):
+            for row, number in zip(table.positions, table.values("engagement"), strict=True):
                 if number is not None and number not in listed:
                     _warn(source, table, row, "engagement",
                           f"l'engagement n° {number} ne figure dans aucune autoévaluation")  # fmt: skip
@@ -214,15 +215,27 @@ def _services_named(run: CheckRun) -> None:
             name = SERVICE_FIELD.get(table.tracker)
             if name is None or name not in table.sheet.columns:
                 continue  # no Service column: the rows count under the source's own service
-            for row, text in zip(table.positions, table.values(name)):
-                if text is None or not str(text).strip():
-                    if ServiceIndex.default(source.source, table.tracker) == UNASSIGNED:
-                        _warn(source, table, row, name, "service non renseigné : la ligne est "
-                              f"comptée dans « {UNASSIGNED} » ; indiquez le service")  # fmt: skip
-                elif run.services.known(text) is None:
-                    _warn(source, table, row, name, f"service inconnu « {text} » : la ligne est "
-                          f"comptée dans « {UNASSIGNED} » ; indiquez le code ou le nom d'un "
-                          "service de la configuration ou de l'onglet Correspondants")  # fmt: skip
+            empty_unassigned = ServiceIndex.default(source.source, table.tracker) == UNASSIGNED
+            texts = table.values(name)
+            # A column names few services, on many rows: each distinct text is judged once.
+            messages = {text: _service_warning(run.services, text, empty_unassigned)
+                        for text in dict.fromkeys(texts)}  # fmt: skip
+            for row, text in zip(table.positions, texts, strict=True):
+                message = messages[text]
+                if message is not None:
+                    _warn(source, table, row, name, message)
+
+
+def _service_warning(services: ServiceIndex, text: Any, empty_unassigned: bool) -> str | None:
+    """The warning a Service cell gets, if any (see _services_named)."""
+    if text is None or not str(text).strip():
+        if not empty_unassigned:
+            return None
+        return f"service non renseigné : la ligne est comptée dans « {UNASSIGNED} » ; indiquez le service"
+    if services.known(text) is not None:
+        return None
+    return (f"service inconnu « {text} » : la ligne est comptée dans « {UNASSIGNED} » ; indiquez "
+            "le code ou le nom d'un service de la configuration ou de l'onglet Correspondants")  # fmt: skip
 
 
 def run_check(

@@ -81,7 +81,7 @@ class TrackerRows:
     def __init__(self, run: SourceRun, table: Table, services: Services) -> None:
         self.run = run
         self.table = table
-        self.rows: list[int] = [int(r) for r in table.frame.index]
+        self.rows: list[int] = list(table.positions)
         self._owned = [c.name for c in table.sheet.spec.computed]
         default = ServiceIndex.default(run.source, table.tracker)
         name = SERVICE_FIELD.get(table.tracker)
@@ -114,10 +114,10 @@ class TrackerRows:
 
     def field(self, name: str) -> list[Any]:
         """A user field in row order: None where empty, absent or invalid."""
-        frame = self.table.frame
-        if name not in frame.columns:
+        column = self.table.columns.get(name)
+        if column is None:
             return [None] * len(self.rows)
-        values = [None if _missing(v) else v for v in frame[name].tolist()]
+        values = [None if _missing(v) else v for v in column]
         bad = {row for row, f in self.table.invalid if f == name}
         if bad:
             values = [None if r in bad else v for r, v in zip(self.rows, values, strict=True)]
