@@ -47,7 +47,7 @@ def row_keys(table: Table) -> dict[int, str]:
     columns = sorted(kept.anchors)
     keys: dict[int, str] = {}
     seen: set[str] = set()
-    for row in (int(r) for r in table.frame.index):
+    for row in table.positions:  # data rows in sheet order (no frame built)
         parts = [canon(kept.anchors[c][row - 1]) if row - 1 < len(kept.anchors[c]) else ""
                  for c in columns]  # fmt: skip
         key = "\x1f".join(parts) if any(parts) else f"#{row}"
