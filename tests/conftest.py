@@ -12,6 +12,8 @@ format given: ``Percent(0.5, "0.0 %")``). ``make_good_workbook(path)`` writes a 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import pytest
 import xlsxwriter
 
 TODAY = dt.date(2026, 11, 26)
+DEMO_NOW = dt.datetime(2026, 11, 26, 7, 30)  # the demo's wall clock on TODAY
 
 # A clean action plan (no finding on TODAY): the « good workbook » of many tests.
 PLAN_HEADER = ["N° action", "Engagement", "Action", "Échéance", "Avancement", "État",
@@ -77,3 +80,20 @@ def make_good_workbook(path: Path) -> Path:
 def today() -> dt.date:
     """The date every test runs on (no test reads the machine's clock)."""
     return TODAY
+
+
+# LibreOffice prints what qep-sync writes and poppler reads the PDF: CI installs both (.ci/run),
+# so these tests skip only on a developer's machine without them.
+needs_printing = pytest.mark.skipif(
+    None in (shutil.which("soffice"), shutil.which("pdftotext")) and not os.environ.get("CI"),
+    reason="LibreOffice (soffice) or poppler (pdftotext) absent; CI installs them",
+)
+
+
+@pytest.fixture(scope="session")
+def synced_demo(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo workspace made, synced and its deliverables written on TODAY, once for every
+    test that only reads it (a copy is made by those that change it)."""
+    from qep_sync.workspace.demo import run_demo
+
+    return run_demo(tmp_path_factory.mktemp("demo") / "demo", TODAY, DEMO_NOW)

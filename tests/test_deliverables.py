@@ -8,7 +8,6 @@ and date; the audit workbook's links are followed to the cells they name.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ import openpyxl
 import pytest
 import python_calamine
 from click.testing import CliRunner
+from conftest import TODAY, needs_printing
 
 from qep_sync.cli import main
 from qep_sync.config import load_config
@@ -28,19 +28,12 @@ from qep_sync.errors import UsageError, WriteBackError
 from qep_sync.jobs.audit import parse_engagements, run_audit
 from qep_sync.jobs.consolidate import ViewContext, consolidate
 from qep_sync.jobs.report import check_as_of, past_of, run_report
-from qep_sync.workspace.demo import DemoRun, run_demo
-
-TODAY = dt.date(2026, 11, 26)
-NOW = dt.datetime(2026, 11, 26, 7, 30)
-needs_writer = pytest.mark.skipif(
-    None in (shutil.which("soffice"), shutil.which("pdftotext")) and not os.environ.get("CI"),
-    reason="LibreOffice (soffice) or poppler (pdftotext) absent; CI installs them",
-)
+from qep_sync.workspace.demo import DemoRun
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    return run_demo(tmp_path_factory.mktemp("demo") / "demo", TODAY, NOW)
+def demo(synced_demo: DemoRun) -> DemoRun:
+    return synced_demo
 
 
 @pytest.fixture(scope="module")
@@ -237,7 +230,7 @@ def test_an_unknown_engagement_is_refused_and_nothing_written(
     assert list(tmp_path.iterdir()) == []
 
 
-@needs_writer
+@needs_printing
 def test_libreoffice_prints_the_bilan_and_the_audit_pack(
     bilan_files: tuple[Path, Path], audit_files: Any, tmp_path: Path
 ) -> None:

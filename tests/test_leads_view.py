@@ -7,8 +7,6 @@ PDF (A4, page numbers, a one-page COPIL sheet), as the lead would before a COPIL
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import re
 import shutil
 import subprocess
@@ -19,23 +17,17 @@ from urllib.parse import unquote
 import openpyxl
 import pytest
 import python_calamine
+from conftest import TODAY, needs_printing
 
 from qep_sync.jobs.history import HISTORY_NAME, History
-from qep_sync.workspace.demo import DemoRun, run_demo
+from qep_sync.workspace.demo import DemoRun
 from qep_sync.workspace.demo_history import copil_dates, past_days
 from qep_sync.workspace.plan import QUALITY_SERVICE, SERVICES
 
-TODAY = dt.date(2026, 11, 26)
-NOW = dt.datetime(2026, 11, 26, 7, 30)
-needs_soffice = pytest.mark.skipif(
-    None in (shutil.which("soffice"), shutil.which("pdftotext")) and not os.environ.get("CI"),
-    reason="LibreOffice (soffice) or poppler (pdftotext) absent; CI installs them",
-)
-
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    return run_demo(tmp_path_factory.mktemp("demo") / "demo", TODAY, NOW)
+def demo(synced_demo: DemoRun) -> DemoRun:
+    return synced_demo
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +124,7 @@ def test_headers_wrap_at_word_boundaries(book: openpyxl.Workbook) -> None:
             assert longest + 1 < width, (ws.title, cell.value, width)
 
 
-@needs_soffice
+@needs_printing
 def test_libreoffice_prints_it_on_a4_with_page_numbers_and_a_one_page_copil(
     demo: DemoRun, tmp_path: Path
 ) -> None:

@@ -34,13 +34,17 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
 from qep_sync import files
 from qep_sync.backends import odsxml
 from qep_sync.backends.odf import CONTENT, MIMETYPE, open_ods
 from qep_sync.backends.odsscan import Table, read_tree
-from qep_sync.backends.zipparts import BadOutput, Damaged, PackageError, check_written, copy_raw
+from qep_sync.backends.zipparts import (
+    WRITE_FAILURES,
+    Damaged,
+    check_written,
+    copy_raw,
+    write_failure,
+)
 from qep_sync.cells import a1
 from qep_sync.core.contract import SheetPatch, SkippedWrite
 from qep_sync.errors import WriteBackError
@@ -74,22 +78,6 @@ def write_back(path: Path, stamp: files.Stamp, patches: list[SheetPatch]) -> lis
             files.replace_atomically(
                 path, lambda tmp: _write_checked(zin, tmp, content), check=True, expected=stamp
             )
-    except files.NotReplaced as exc:
-        raise SkippedWrite(
-            f"classeur {exc.reason} : non modifié, nouvel essai au prochain passage"
-        ) from None
-    except PackageError as exc:
-        raise WriteBackError(f"{name} : {exc}") from None
-    except Damaged as exc:
-        raise WriteBackError(
-            f"{name} : partie {exc.part} abîmée dans le classeur : non modifié. Restaurez une "
-            "version précédente du fichier, ou ouvrez-le dans LibreOffice et enregistrez-le"
-        ) from None
-    except BadOutput:
-        raise WriteBackError(
-            f"{name} : écriture impossible (le fichier écrit ne se relit pas) : classeur non "
-            "modifié, nouvel essai au prochain passage"
-        ) from None
     except _Unfaithful as exc:
         _log.error("%s: the patched content.xml does not read back as planned (%s)", path, exc)
         raise WriteBackError(
@@ -101,18 +89,8 @@ def write_back(path: Path, stamp: files.Stamp, patches: list[SheetPatch]) -> lis
             f"{name} : écriture impossible ({exc}) : classeur non modifié. Ouvrez-le dans "
             "LibreOffice et enregistrez-le, il sera mis à jour au prochain passage"
         ) from None
-    except OSError as exc:
-        _log.debug("%s: system error while writing back: %r", path, exc)
-        raise WriteBackError(
-            f"{name} : écriture impossible ({files.os_reason(exc)}) : classeur non modifié"
-        ) from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, etree.LxmlError) as exc:
-        _log.debug("%s: unexpected content while writing back: %r", path, exc)
-        raise WriteBackError(
-            f"{name} : écriture impossible (contenu du classeur inattendu) : classeur non "
-            "modifié. Ouvrez-le dans LibreOffice et enregistrez-le, il sera mis à jour au "
-            "prochain passage"
-        ) from None
+    except WRITE_FAILURES as exc:
+        raise write_failure(exc, path, "LibreOffice") from None
     return warnings
 
 

@@ -22,13 +22,17 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from lxml import etree
-
 from qep_sync import files
-from qep_sync.backends.ooxml import NS_MAIN, NS_PKG_REL, PackageError, open_package
+from qep_sync.backends.ooxml import NS_MAIN, NS_PKG_REL, open_package
 from qep_sync.backends.sheetxml import PartError, check_namespace, ensure_styles, parse, patch_sheet
-from qep_sync.backends.zipparts import BadOutput, Damaged, check_written, copy_raw
-from qep_sync.core.contract import SheetPatch, SkippedWrite
+from qep_sync.backends.zipparts import (
+    WRITE_FAILURES,
+    Damaged,
+    check_written,
+    copy_raw,
+    write_failure,
+)
+from qep_sync.core.contract import SheetPatch
 from qep_sync.errors import WriteBackError
 
 _log = logging.getLogger(__name__)
@@ -76,38 +80,13 @@ def write_back(
                 path, lambda tmp: _write_checked(zin, tmp, new_parts, dropped), check=True,
                 expected=stamp,
             )  # fmt: skip
-    except files.NotReplaced as exc:
-        raise SkippedWrite(
-            f"classeur {exc.reason} : non modifié, nouvel essai au prochain passage"
-        ) from None
-    except PackageError as exc:
-        raise WriteBackError(f"{name} : {exc}") from None
-    except Damaged as exc:
-        raise WriteBackError(
-            f"{name} : partie {exc.part} abîmée dans le classeur : non modifié. Restaurez une "
-            "version précédente du fichier, ou ouvrez-le dans Excel et enregistrez-le"
-        ) from None
-    except BadOutput:
-        raise WriteBackError(
-            f"{name} : écriture impossible (le fichier écrit ne se relit pas) : classeur non "
-            "modifié, nouvel essai au prochain passage"
-        ) from None
     except PartError as exc:
         raise WriteBackError(
             f"{name} : écriture impossible ({exc}) : classeur non modifié. Ouvrez-le dans Excel "
             "et enregistrez-le, il sera mis à jour au prochain passage"
         ) from None
-    except OSError as exc:
-        _log.debug("%s: system error while writing back: %r", path, exc)
-        raise WriteBackError(
-            f"{name} : écriture impossible ({files.os_reason(exc)}) : classeur non modifié"
-        ) from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, etree.LxmlError) as exc:
-        _log.debug("%s: unexpected content while writing back: %r", path, exc)
-        raise WriteBackError(
-            f"{name} : écriture impossible (contenu du classeur inattendu) : classeur non "
-            "modifié. Ouvrez-le dans Excel et enregistrez-le, il sera mis à jour au prochain passage"
-        ) from None
+    except WRITE_FAILURES as exc:
+        raise write_failure(exc, path, "Excel") from None
 
 
 def _read(zin: zipfile.ZipFile, name: str) -> bytes:

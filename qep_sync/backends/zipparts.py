@@ -24,6 +24,12 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.parsers import expat
 
+from lxml import etree
+
+from qep_sync import files
+from qep_sync.core.contract import SkippedWrite
+from qep_sync.errors import WriteBackError
+
 MAX_TOTAL_UNCOMPRESSED = 1 << 30  # 1 GiB: far above any real tracker workbook
 MAX_RATIO = 200  # compression ratio above which a large part is a zip bomb
 BIG_ENTRY = 16 << 20  # below this, any ratio is harmless
@@ -197,3 +203,36 @@ def check_written(target: Path) -> None:
     if bad is not None:
         _log.debug("%s: written entry %s fails its CRC", target, bad)
         raise BadOutput()
+
+
+# What every write-back may meet, whatever the format: the file's place, its package, the disk.
+WRITE_FAILURES = (files.NotReplaced, PackageError, Damaged, BadOutput, OSError,
+                  zipfile.BadZipFile, zlib.error, EOFError, ValueError, etree.LxmlError)  # fmt: skip
+
+
+def write_failure(exc: BaseException, path: Path, app: str) -> Exception:
+    """The French error (SkippedWrite or WriteBackError) of a failure in WRITE_FAILURES while
+    writing ``path`` back; ``app`` (Excel, LibreOffice) is the one that can re-save it."""
+    name = path.name
+    resave = f"Ouvrez-le dans {app} et enregistrez-le, il sera mis à jour au prochain passage"
+    if isinstance(exc, files.NotReplaced):
+        return SkippedWrite(
+            f"classeur {exc.reason} : non modifié, nouvel essai au prochain passage"
+        )
+    if isinstance(exc, PackageError):
+        return WriteBackError(f"{name} : {exc}")
+    if isinstance(exc, Damaged):
+        return WriteBackError(f"{name} : partie {exc.part} abîmée dans le classeur : non modifié. "
+                              f"Restaurez une version précédente du fichier, ou ouvrez-le dans "
+                              f"{app} et enregistrez-le")  # fmt: skip
+    if isinstance(exc, BadOutput):
+        return WriteBackError(f"{name} : écriture impossible (le fichier écrit ne se relit pas) : "
+                              "classeur non modifié, nouvel essai au prochain passage")  # fmt: skip
+    if isinstance(exc, OSError):
+        _log.debug("%s: system error while writing back: %r", path, exc)
+        return WriteBackError(
+            f"{name} : écriture impossible ({files.os_reason(exc)}) : classeur non modifié"
+        )
+    _log.debug("%s: unexpected content while writing back: %r", path, exc)
+    return WriteBackError(f"{name} : écriture impossible (contenu du classeur inattendu) : "
+                          f"classeur non modifié. {resave}")  # fmt: skip

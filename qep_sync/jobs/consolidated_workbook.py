@@ -161,8 +161,7 @@ def _open(path: Path) -> Workbook:
     try:
         with open_package(path) as zin:
             owned = {p.part for p in sheet_parts(zin) if p.title in SHEETS}
-            rels = {posixpath.join(posixpath.dirname(p), "_rels", posixpath.basename(p) + ".rels")
-                    for p in owned}  # fmt: skip
+            rels = {_rels_name(p) for p in owned}
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zout:
                 for info in zin.infolist():
                     if info.filename in rels:
