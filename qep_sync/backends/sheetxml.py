@@ -313,7 +313,7 @@ def _serial(day: dt.date, date1904: bool) -> int:
     return to_serial(day) - (DAYS_1900_TO_1904 if date1904 else 0)
 
 
-def _xstring(text: str) -> str:
+def xstring(text: str) -> str:
     """A text as SpreadsheetML stores it: characters XML cannot hold become Excel's escapes
     (_x0007_), and a text that already looks like an escape has its « _ » escaped (_x005F_).
     Excel and calamine decode both, so what is read back is exactly ``text`` (dropping the
@@ -336,24 +336,33 @@ def _clear(c: etree._Element, writer: _Writer) -> None:
         c.attrib.pop(attr, None)
 
 
+def cell_style(value: Any, header: bool, col: int, writer: _Writer) -> int | None:
+    """The cell format a written cell gets: the computed header's, a date's, the wrapped
+    `Contrôle`'s; None for none (the cell's own style is dropped with its old value)."""
+    if header:
+        return writer.styles.header
+    if isinstance(value, dt.date):
+        return writer.styles.date
+    if value is not None and col in writer.wrapped:
+        return writer.styles.wrap
+    return None
+
+
 def _set_value(c: etree._Element, value: Any, writer: _Writer, header: bool, col: int) -> None:
     """Replace the content of a cell (``None`` leaves it empty, keeping only its style)."""
     _clear(c, writer)
-    if header:
-        c.set("s", str(writer.styles.header))
-    elif isinstance(value, dt.date):
-        c.set("s", str(writer.styles.date))
-    elif value is not None and col in writer.wrapped:
-        c.set("s", str(writer.styles.wrap))
-    else:
+    style = cell_style(value, header, col, writer)
+    if style is None:
         c.attrib.pop("s", None)
+    else:
+        c.set("s", str(style))
     if value is None:
         return
     if isinstance(value, str):
         c.set("t", "inlineStr")
         is_el = etree.Element(M + "is")
         t = etree.SubElement(is_el, M + "t")
-        text = _xstring(value)
+        text = xstring(value)
         if text != text.strip():
             t.set(f"{{{XML_NS}}}space", "preserve")
         t.text = text
@@ -362,14 +371,19 @@ def _set_value(c: etree._Element, value: Any, writer: _Writer, header: bool, col
     v = etree.Element(M + "v")
     if isinstance(value, bool):
         c.set("t", "b")
-        v.text = "1" if value else "0"
-    elif isinstance(value, dt.date):
-        v.text = str(_serial(value, writer.date1904))
-    elif isinstance(value, int):
-        v.text = str(value)
-    else:
-        v.text = repr(float(value))
+    v.text = number_text(value, writer.date1904)
     c.insert(0, v)
+
+
+def number_text(value: Any, date1904: bool) -> str:
+    """The <v> text of a value that is not a string: a boolean, a date, a number."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, dt.date):
+        return str(_serial(value, date1904))
+    if isinstance(value, int):
+        return str(value)
+    return repr(float(value))
 
 
 def _reorder(parent: etree._Element, first: etree._Element, ordered: list[etree._Element]) -> None:
@@ -660,16 +674,37 @@ def patch_sheet(
         max_row = max(max_row, num)
         max_col = max([max_col, *by_row.get(num, {}), *header_writes])
     _unshare(sheet_data, writer.shared, patch.title)
-    _ensure_cols(root, patch.widths)
-    _extend_dimension(root, max_row, max_col)
-    autofilter = None
-    if layout is not None and layout.columns:
-        _colour_statuses(root, layout, styles)
-        _mark_headers(root, patch.header_row, layout)
-        if layout.extend_autofilter:
-            header_row = rows.get(patch.header_row)
-            autofilter = _extend_autofilter(root, patch.header_row, header_row, layout)
+    header_row = rows.get(patch.header_row)
+    filled = None
+    if header_row is not None:
+        filled = [col for col, c in zip(header_row.cols, header_row.cells, strict=True)
+                  if _has_value(c)]  # fmt: skip
+    autofilter = finish_sheet(root, patch, styles, (max_row, max_col), filled)
     return Patched(serialise(root), writer.had_formula, autofilter)
+
+
+def finish_sheet(
+    root: etree._Element,
+    patch: SheetPatch,
+    styles: StyleIds,
+    corner: tuple[int, int],
+    header_filled: list[int] | None,
+) -> tuple[str, str] | None:
+    """What a patch changes around the cells once they are written: the new columns' widths,
+    the dimension grown to ``corner`` (last row, last column written), and with a layout the
+    status colours, the header input message and the autofilter. ``header_filled``: the
+    columns of the header row holding a value (None: no header row). Returns the autofilter's
+    old and new ranges when it was extended."""
+    _ensure_cols(root, patch.widths)
+    _extend_dimension(root, *corner)
+    layout = patch.layout
+    if layout is None or not layout.columns:
+        return None
+    _colour_statuses(root, layout, styles)
+    _mark_headers(root, patch.header_row, layout)
+    if not layout.extend_autofilter or header_filled is None:
+        return None
+    return _extend_autofilter(root, patch.header_row, header_filled, layout)
 
 
 # ---------------------------------------------------------------- around the owned cells
@@ -742,8 +777,7 @@ def _colour_statuses(root: etree._Element, layout: OwnedLayout, styles: StyleIds
             root.remove(cf)
     if not layout.first_row:
         return
-    priorities = [_int(r.get("priority")) for r in root.iter() if isinstance(r.tag, str)
-                  and etree.QName(r).localname == "cfRule"]  # fmt: skip
+    priorities = [_int(r.get("priority")) for r in root.iter("{*}cfRule")]  # x14 rules too
     priority = max(priorities, default=0)
     for col, words in sorted(layout.colours.items()):
         present = [(w, c) for c in COLOURS for w in sorted(words) if words[w] == c]
@@ -784,13 +818,14 @@ def _has_value(c: etree._Element) -> bool:
 
 
 def _extend_autofilter(
-    root: etree._Element, header_row: int, row: _Row | None, layout: OwnedLayout
+    root: etree._Element, header_row: int, filled: list[int], layout: OwnedLayout
 ) -> tuple[str, str] | None:
     """Extend an autofilter over the table (its top row the header row, its right edge at
     the last user column of the header or beyond) over the owned columns. Its criteria and
-    sort keep their columns: the left edge does not move."""
+    sort keep their columns: the left edge does not move. ``filled``: the header row's
+    columns holding a value."""
     af = root.find(M + "autoFilter")
-    if af is None or row is None:
+    if af is None:
         return None
     ref = af.get("ref") or ""
     span = _span(ref)
@@ -798,8 +833,7 @@ def _extend_autofilter(
         return None
     top, left, bottom, right = span
     owned = set(layout.columns)
-    users = [col for col, c in zip(row.cols, row.cells, strict=True)
-             if col not in owned and _has_value(c)]  # fmt: skip
+    users = [col for col in filled if col not in owned]
     last_owned = max(owned)
     if top != header_row or not users or right < max(users) or left > min(users):
         return None

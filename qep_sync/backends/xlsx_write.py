@@ -24,6 +24,7 @@ from pathlib import Path
 
 from qep_sync import files
 from qep_sync.backends.ooxml import NS_MAIN, NS_PKG_REL, open_package
+from qep_sync.backends.sheetsplice import splice_sheet
 from qep_sync.backends.sheetxml import PartError, check_namespace, ensure_styles, parse, patch_sheet
 from qep_sync.backends.zipparts import (
     WRITE_FAILURES,
@@ -127,7 +128,10 @@ def _new_parts(
     for patch in patches:
         if patch.part not in names:
             raise PartError(f"onglet « {patch.title} » : partie {patch.part} absente du classeur")
-        patched = patch_sheet(_read(zin, patch.part), patch, ids, date1904=date1904)
+        xml = _read(zin, patch.part)
+        patched = splice_sheet(xml, patch, ids, date1904=date1904) or patch_sheet(
+            xml, patch, ids, date1904=date1904
+        )
         new_parts[patch.part] = patched.xml
         overwrote_formula |= patched.had_formula
         if patched.autofilter is not None:

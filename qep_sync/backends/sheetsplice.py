@@ -1,0 +1,384 @@
+"""The fast path of a worksheet patch: the rows of a plain sheet patched as bytes.
+
+``sheetxml.patch_sheet`` parses a worksheet into a tree, indexes every row and cell, edits
+the tree and serialises it back. That is safe for any sheet, but its Python per row and per
+cell was most of a first sync. Most sheets are plain, as spreadsheet applications write
+them: UTF-8, no DTD, comment or CDATA, one ``<sheetData>``, rows ascending by their ``r``,
+each row only cells, each cell with its reference first (``<c r="B7"``), ascending. For them
+``splice_sheet`` makes the same edit on the bytes: the rows that change are rebuilt from
+their cells, every other row is kept byte for byte, and what lies around ``<sheetData>``
+(columns, dimension, conditional formats, validations, autofilter) is still edited as a
+tree by ``sheetxml.finish_sheet``, on the sheet without its rows (small).
+
+Anything else, or an owned cell holding a formula or more than a value, returns None and
+``patch_sheet`` takes the tree path, which repairs what it may (rows or cells out of order,
+cells without a reference) or refuses. Both paths give the same document (the tests compare
+their canonical XML on every fixture); the splice also keeps the untouched rows exactly as
+the file had them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from xml.parsers import expat
+
+from qep_sync.backends.sheetxml import (
+    M,
+    Patched,
+    StyleIds,
+    _Writer,
+    cell_style,
+    check_namespace,
+    finish_sheet,
+    number_text,
+    parse,
+    serialise,
+    xstring,
+)
+from qep_sync.cells import column_index, column_letter
+from qep_sync.core.contract import SheetPatch
+
+_OPEN, _CLOSE, _EMPTY = b"<sheetData>", b"</sheetData>", b"<sheetData/>"
+_DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding=["']([^"']+)""")
+# An attribute value holding « > » or a single-quoted one: the patterns below would misread
+# the tag (text matching it only sends the sheet down the tree path, which is always right).
+_ODD_TAG = re.compile(rb"""="[^"]*>|='""")
+_ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
+_CELL = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"')
+_ATTRS = re.compile(rb'(?:\s+[\w:.-]+="[^"]*")*\s*')
+_ATTR = re.compile(rb'\s+([\w:.-]+)="([^"]*)"')
+_NUMBER = re.compile(rb"[1-9][0-9]{0,6}")
+_VALUE_ONLY = re.compile(rb"(?:<v>[^<]*</v>|<v/>|<is>.*?</is>)?", re.S)  # what a write replaces
+_COLUMNS: dict[bytes, int] = {}  # column letters seen -> 0-based index
+
+
+class NotPlain(Exception):
+    """The sheet is not plain: the tree path patches it."""
+
+
+def splice_sheet(
+    xml: bytes, patch: SheetPatch, styles: StyleIds, *, date1904: bool = False
+) -> Patched | None:
+    """``patch_sheet``'s result for a plain sheet, None for any other (see the module)."""
+    try:
+        return _splice(xml, patch, styles, date1904)
+    except NotPlain:
+        return None
+
+
+def _splice(xml: bytes, patch: SheetPatch, styles: StyleIds, date1904: bool) -> Patched:
+    start, end = _sheet_data(xml)
+    skeleton = parse(xml[:start] + _EMPTY + xml[end + len(_CLOSE) :], patch.part)
+    check_namespace(skeleton, patch.part, f"onglet « {patch.title} »")
+    if skeleton.find(M + "sheetData") is None:
+        raise NotPlain
+    rows = list(_rows(xml[start + len(_OPEN) : end]))
+    layout = patch.layout
+    writer = _Writer(styles, date1904, frozenset(layout.wrapped) if layout else frozenset())
+    body, corner, header_cells = _patched_rows(rows, patch, _Encoder(writer))
+    filled = None if header_cells is None else [c.col for c in header_cells if c.has_value]
+    autofilter = finish_sheet(skeleton, patch, styles, corner, filled)
+    head, placeholder, tail = serialise(skeleton).partition(_EMPTY)
+    if not placeholder or _EMPTY in tail:
+        raise NotPlain
+    return Patched(head + _OPEN + body + _CLOSE + tail, False, autofilter)
+
+
+def _sheet_data(xml: bytes) -> tuple[int, int]:
+    """Where ``<sheetData>`` and ``</sheetData>`` stand, once the sheet is known plain XML."""
+    declared = _DECLARED_ENCODING.match(xml)
+    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+        raise NotPlain
+    if b"<!" in xml or xml.count(b"<sheetData") != 1:
+        raise NotPlain
+    start, end = xml.find(_OPEN), xml.find(_CLOSE)
+    if start < 0 or end < start or _ODD_TAG.search(xml, start, end):
+        raise NotPlain
+    try:
+        expat.ParserCreate().Parse(xml, True)  # well-formed: the tree path would refuse it
+    except (expat.ExpatError, ValueError):
+        raise NotPlain from None
+    return start, end
+
+
+@dataclass(slots=True)
+class _Cell:
+    """A cell of a row: its column, its bytes, its attributes after ``r`` and its content."""
+
+    col: int
+    xml: bytes
+    attrs: bytes
+    content: bytes | None
+
+    @property
+    def has_value(self) -> bool:
+        content = self.content or b""
+        return b"<v" in content or b"<is" in content or b"<f" in content
+
+
+@dataclass(slots=True)
+class _Row:
+    """A row of the sheet: its number, its bytes, its start tag's attributes and content."""
+
+    num: int
+    xml: bytes
+    attrs: bytes
+    content: bytes
+
+
+def _rows(body: bytes) -> Iterator[_Row]:
+    """The rows of ``<sheetData>``, checked: nothing else between them, each numbered, in
+    ascending order, each holding only plain cells of its own (checked when read)."""
+    pos, previous = 0, 0
+    for m in _ROW.finditer(body):
+        if m.start() != pos:
+            raise NotPlain  # anything between rows, even spaces: the tree path keeps it in place
+        pos = m.end()
+        attrs = m.group(1)
+        number = _attribute(attrs, b"r")
+        if number is None or not _NUMBER.fullmatch(number) or int(number) <= previous:
+            raise NotPlain
+        previous = int(number)
+        yield _Row(previous, m.group(0), attrs, m.group(2) or b"")
+    if pos != len(body):
+        raise NotPlain
+
+
+def _attribute(attrs: bytes, name: bytes) -> bytes | None:
+    if _ATTRS.fullmatch(attrs) is None:
+        raise NotPlain
+    for key, value in _ATTR.findall(attrs):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _cells(row: _Row) -> list[_Cell]:
+    """A row's cells, each referenced in this row, columns strictly ascending."""
+    cells: list[_Cell] = []
+    content, number = row.content, str(row.num).encode()
+    pos, last = 0, -1
+    for m in _CELL.finditer(content):
+        letters, digits, attrs, inner = m.groups()
+        if m.start() != pos or digits != number:
+            raise NotPlain
+        pos = m.end()
+        col = _column(letters)
+        if col <= last or _ATTRS.fullmatch(attrs) is None:
+            raise NotPlain
+        last = col
+        cells.append(_Cell(col, m.group(0), attrs, inner))
+    if pos != len(content):
+        raise NotPlain  # an extLst, a cell without its reference first, spaces...
+    return cells
+
+
+def _column(letters: bytes) -> int:
+    col = _COLUMNS.get(letters)
+    if col is None:
+        col = _COLUMNS[letters] = column_index(letters.decode())
+    return col
+
+
+def _last_column(row: _Row) -> int:
+    """The column of a row's last cell (-1: none), once the row is known plain: only cells,
+    each referenced in this row, columns strictly ascending. The cheap check, in a few C
+    calls, of the rows kept as they are (the tree path would reorder or refuse them, and
+    the two paths must agree) and of those that only gain cells at their end."""
+    content = row.content
+    if not content:
+        return -1
+    if _CELL.sub(b"", content):
+        raise NotPlain  # an extLst, a cell without its reference first, spaces...
+    number = str(row.num).encode()
+    last = (0, b"")
+    for letters, digits in _CELL_REF.findall(content):
+        key = (len(letters), letters)  # A < Z < AA: the columns' order
+        if digits != number or key <= last:
+            raise NotPlain
+        last = key
+    return _column(last[1])
+
+
+def _patched_rows(
+    rows: list[_Row], patch: SheetPatch, enc: _Encoder
+) -> tuple[bytes, tuple[int, int], list[_Cell] | None]:
+    """The new ``<sheetData>`` content, the last row and column written (for the dimension,
+    as the tree path counts them) and the header row's cells after the writes (None when
+    the sheet has no header row)."""
+    by_row: dict[int, dict[int, Any]] = {}
+    for (r, col), value in patch.cells.items():
+        by_row.setdefault(r, {})[col] = value
+    headers = dict(patch.headers)
+    todo = set(by_row) | ({patch.header_row} if headers else set())
+    existing = {row.num: row for row in rows}
+    header_cells = _cells(existing[patch.header_row]) if patch.header_row in existing else None
+    out: list[bytes] = []
+    max_row = max_col = 0
+    new_rows = sorted(n for n in todo if n not in existing)
+    for row in rows:
+        while new_rows and new_rows[0] < row.num:
+            max_row, max_col = _add_new(out, new_rows.pop(0), by_row, headers, patch, enc,
+                                        (max_row, max_col))  # fmt: skip
+        if row.num not in todo:
+            _last_column(row)
+            out.append(row.xml)
+            continue
+        if row.num != patch.header_row and min(by_row[row.num]) > _last_column(row):
+            out.append(_appended(row, by_row[row.num], enc))  # the usual first write
+        else:
+            cells = _apply(_cells(row), row.num, by_row, headers, patch, enc)
+            if row.num == patch.header_row:
+                header_cells = cells
+            out.append(_row_xml(row, b"".join(c.xml for c in cells), cells[0].col if cells else
+                                None, cells[-1].col if cells else None))  # fmt: skip
+        max_row = max(max_row, row.num)
+        max_col = max([max_col, *by_row.get(row.num, {}), *headers])
+    while new_rows:
+        max_row, max_col = _add_new(out, new_rows.pop(0), by_row, headers, patch, enc,
+                                    (max_row, max_col))  # fmt: skip
+    return b"".join(out), (max_row, max_col), header_cells
+
+
+def _add_new(
+    out: list[bytes],
+    num: int,
+    by_row: Mapping[int, dict[int, Any]],
+    headers: Mapping[int, str],
+    patch: SheetPatch,
+    enc: _Encoder,
+    corner: tuple[int, int],
+) -> tuple[int, int]:
+    """A row the sheet does not have, unless it would only clear cells."""
+    header = num == patch.header_row and bool(headers)
+    if not header and all(v is None for v in by_row[num].values()):
+        return corner
+    cells = _apply([], num, by_row, headers, patch, enc)
+    out.append(b'<row r="%d">' % num + b"".join(c.xml for c in cells) + b"</row>")
+    return max(corner[0], num), max([corner[1], *by_row.get(num, {}), *headers])
+
+
+def _apply(
+    cells: list[_Cell],
+    num: int,
+    by_row: Mapping[int, dict[int, Any]],
+    headers: Mapping[int, str],
+    patch: SheetPatch,
+    enc: _Encoder,
+) -> list[_Cell]:
+    """The cells of row ``num`` once written: the header texts first, then the row's values
+    (as the tree path writes them, one after the other)."""
+    if num == patch.header_row and headers:
+        cells = _write(cells, num, headers, enc, True)
+    if num in by_row:
+        cells = _write(cells, num, by_row[num], enc, False)
+    return cells
+
+
+def _write(
+    cells: list[_Cell], num: int, writes: Mapping[int, Any], enc: _Encoder, header: bool
+) -> list[_Cell]:
+    at = {c.col: i for i, c in enumerate(cells)}
+    result = list(cells)
+    added: list[_Cell] = []
+    for col in sorted(writes):
+        value = writes[col]
+        i = at.get(col)
+        if i is None:
+            if value is not None:
+                added.append(enc.cell(num, col, b"", value, header))
+            continue
+        old = cells[i]
+        if _VALUE_ONLY.fullmatch(old.content or b"") is None:
+            raise NotPlain  # a formula, an extLst: the tree path clears them as it must
+        result[i] = enc.cell(num, col, old.attrs, value, header)
+    if added:
+        result = sorted(result + added, key=lambda c: c.col)
+    return result
+
+
+class _Encoder:
+    """Written cells as XML, for one sheet: each distinct value and column encoded once."""
+
+    def __init__(self, writer: _Writer) -> None:
+        self.writer = writer
+        self._values: dict[tuple[type, Any], tuple[bytes, bytes]] = {}
+        self._letters: dict[int, bytes] = {}
+
+    def cell(self, num: int, col: int, attrs: bytes, value: Any, header: bool) -> _Cell:
+        """A written cell: its other attributes kept, its type, value and style this run's
+        (attributes in the tree path's order: the kept ones, then s, then t)."""
+        style = cell_style(value, header, col, self.writer)
+        s = None if style is None else b"%d" % style
+        pairs = [(k, v) for k, v in _ATTR.findall(attrs) if k not in (b"t", b"cm", b"vm")]
+        if s is None:
+            pairs = [(k, v) for k, v in pairs if k != b"s"]
+        elif any(k == b"s" for k, _ in pairs):
+            pairs = [(k, s if k == b"s" else v) for k, v in pairs]  # set in its place
+        else:
+            pairs.append((b"s", s))
+        typed, content = self._value(value)
+        rest = b"".join(b" " + k + b'="' + v + b'"' for k, v in pairs) + typed
+        letters = self._letters.get(col)
+        if letters is None:
+            letters = self._letters[col] = column_letter(col).encode()
+        tag = b'<c r="%s%d"%s' % (letters, num, rest)
+        xml = tag + (b">" + content + b"</c>" if content else b"/>")
+        return _Cell(col, xml, rest, content or None)
+
+    def _value(self, value: Any) -> tuple[bytes, bytes]:
+        """The type attribute and the content of a cell holding ``value`` (None: empty)."""
+        key = (type(value), repr(value) if isinstance(value, float) else value)  # -0.0 ≠ 0.0
+        found = self._values.get(key)
+        if found is None:
+            found = self._values[key] = self._encode(value)
+        return found
+
+    def _encode(self, value: Any) -> tuple[bytes, bytes]:
+        if value is None:
+            return b"", b""
+        if isinstance(value, str):
+            text = xstring(value)
+            space = b' xml:space="preserve"' if text != text.strip() else b""
+            return b' t="inlineStr"', b"<is><t" + space + b">" + _escape(text) + b"</t></is>"
+        number = b"<v>" + number_text(value, self.writer.date1904).encode() + b"</v>"
+        return (b' t="b"' if isinstance(value, bool) else b""), number
+
+
+def _escape(text: str) -> bytes:
+    """A text as element content, escaped as lxml writes it (a CR kept as a reference: a
+    parser would turn a bare one into a line feed)."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    try:
+        return text.replace("\r", "&#13;").encode("utf-8")
+    except UnicodeEncodeError:
+        raise NotPlain from None  # a lone surrogate: the tree path says what is wrong
+
+
+def _appended(row: _Row, writes: Mapping[int, Any], enc: _Encoder) -> bytes:
+    """A row whose writes all fall after its last cell: its cells kept as bytes, the new
+    ones added after them."""
+    added = [enc.cell(row.num, col, b"", writes[col], False) for col in sorted(writes)
+             if writes[col] is not None]  # fmt: skip
+    if not added:
+        return row.xml
+    first = _CELL_REF.search(row.content)
+    start = _column(first.group(1)) if first else added[0].col
+    return _row_xml(row, row.content + b"".join(c.xml for c in added), start, added[-1].col)
+
+
+def _row_xml(row: _Row, inner: bytes, first: int | None, last: int | None) -> bytes:
+    """A row rebuilt around its cells (``inner``, from column ``first`` to ``last``); its
+    ``spans`` grown over them, as the tree path does."""
+    attrs = row.attrs
+    spans = _attribute(attrs, b"spans")
+    if spans and first is not None and last is not None:
+        lo, _, hi = spans.partition(b":")
+        if lo.isdigit() and hi.isdigit():
+            new = b"%d:%d" % (min(int(lo), first + 1), max(int(hi), last + 1))
+            attrs = attrs.replace(b'spans="' + spans + b'"', b'spans="' + new + b'"', 1)
+    return b"<row" + attrs + b">" + inner + b"</row>"

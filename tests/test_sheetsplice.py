@@ -1,0 +1,248 @@
+"""The write-back's two paths agree (docs/contract.md §7): a plain worksheet patched as bytes
+(``sheetsplice``) comes out as the tree path (``sheetxml.patch_sheet``) makes it, up to
+serialisation details, and keeps every row it does not write byte for byte; any other sheet
+is left to the tree path.
+
+The real syncs below (the tracker workbook with every feature, the demo workspace, a later
+day's sync that rewrites owned cells) run with a write-back that makes both and compares
+their canonical XML; random patches on generated sheets do the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import TODAY
+from fidelity_workbooks import build_tracker_workbook
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from qep_sync.backends import xlsx_write
+from qep_sync.backends.sheetsplice import splice_sheet
+from qep_sync.backends.sheetxml import StyleIds, patch_sheet
+from qep_sync.config import config_for_files, load_config
+from qep_sync.core.contract import OwnedLayout, SheetPatch
+from qep_sync.jobs.sync import run_sync
+from qep_sync.workspace.create import create_workspace
+
+NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+STYLES = StyleIds(header=5, date=6, wrap=7, dxfs=(("red", 0), ("orange", 1), ("green", 2)))
+
+
+def canonical(xml: bytes) -> bytes:
+    return etree.tostring(etree.fromstring(xml), method="c14n")
+
+
+def both(xml: bytes, patch: SheetPatch, *, date1904: bool = False) -> tuple[Any, Any]:
+    """The splice's result (None: not plain) and the tree path's, compared when both are."""
+    spliced = splice_sheet(xml, patch, STYLES, date1904=date1904)
+    tree = patch_sheet(xml, patch, STYLES, date1904=date1904)
+    if spliced is not None:
+        assert canonical(spliced.xml) == canonical(tree.xml)
+        assert spliced.autofilter == tree.autofilter
+        assert not tree.had_formula
+    return spliced, tree
+
+
+@pytest.fixture
+def compared(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Every write-back of the test makes both paths and compares them; counts each kind."""
+    seen = {"spliced": 0, "tree": 0}
+
+    def compare(xml: bytes, patch: SheetPatch, styles: StyleIds, *, date1904: bool = False) -> Any:
+        spliced = splice_sheet(xml, patch, styles, date1904=date1904)
+        if spliced is None:
+            seen["tree"] += 1
+            return None
+        tree = patch_sheet(xml, patch, styles, date1904=date1904)
+        assert canonical(spliced.xml) == canonical(tree.xml), patch.part
+        assert spliced.autofilter == tree.autofilter
+        seen["spliced"] += 1
+        return spliced
+
+    monkeypatch.setattr(xlsx_write, "splice_sheet", compare)
+    return seen
+
+
+# ---------------------------------------------------------------- real syncs
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "xlsm"])
+def test_the_tracker_workbook_synced_twice_takes_the_splice_and_agrees(
+    tmp_path: Path, compared: dict[str, int], suffix: str
+) -> None:
+    path = tmp_path / f"Suivi.{suffix}"
+    build_tracker_workbook(path, TODAY, macro=suffix == "xlsm")
+    first = run_sync(config_for_files([path]), TODAY)
+    later = run_sync(config_for_files([path]), TODAY + dt.timedelta(days=45))  # statuses move
+    assert [w.status for w in first.writes + later.writes] == ["written", "written"]
+    assert compared["spliced"] >= 3  # both trackers the first time, again the later day
+
+
+def test_the_demo_workspace_synced_twice_agrees(tmp_path: Path, compared: dict[str, int]) -> None:
+    create_workspace(tmp_path, demo=True, today=TODAY, force=False)
+    config = load_config(tmp_path / "qep-sync.toml")
+    run_sync(config, TODAY)
+    run_sync(config, TODAY + dt.timedelta(days=20))
+    assert compared["spliced"] >= 20
+
+
+def test_untouched_rows_are_kept_byte_for_byte(tmp_path: Path) -> None:
+    xml = sheet([["N°", "Objet"], [1, "a\u00a0&amp; b"], [2, "c"]], extra_row=b'ht="30"')
+    patch = SheetPatch("Délais", "xl/worksheets/sheet1.xml", 1, headers={2: "Statut"},
+                       cells={(3, 2): "En retard"})  # fmt: skip
+    spliced, _ = both(xml, patch)
+    assert spliced is not None
+    row2 = re.search(rb'<row r="2".*?</row>', xml)
+    assert row2 is not None and row2.group(0) in spliced.xml
+
+
+# ---------------------------------------------------------------- not plain: the tree path
+
+
+NOT_PLAIN = {
+    "a row twice": (b'<row r="3">', b'<row r="2">'),
+    "rows out of order": (b'<row r="1">', b'<row r="4">'),
+    "a cell of another row": (b'<c r="A3"', b'<c r="A4"'),
+    "cells out of order": (b'<c r="B2"', b'<c r="A2"'),
+    "a cell without its reference": (b'<c r="B2"', b"<c"),
+    "a reference not first": (b'<c r="A3" s="2">', b'<c s="2" r="A3">'),
+    "single quotes": (b'<row r="3">', b"<row r='3'>"),
+    "a comment": (b"<sheetData>", b"<sheetData><!-- note -->"),
+    "an extLst in a row": (b'</c></row><row r="3">', b'</c><extLst/></row><row r="3">'),
+    "text between rows": (b'</row><row r="3">', b'</row>x<row r="3">'),
+    "UTF-16 declared": (b"encoding='UTF-8'", b"encoding='UTF-16'"),
+}
+
+
+@pytest.mark.parametrize("what", NOT_PLAIN)
+def test_a_sheet_that_is_not_plain_is_left_to_the_tree_path(what: str) -> None:
+    xml = sheet([["N°", "Objet"], [1, "a"], [2, "b"]], strings=True, spans=False)
+    old, new = NOT_PLAIN[what]
+    assert old in xml
+    changed = xml.replace(old, new, 1)
+    patch = SheetPatch("Délais", "p", 1, headers={2: "Statut"}, cells={(2, 2): "À venir"})
+    assert splice_sheet(xml, patch, STYLES) is not None  # as built, it is plain
+    assert splice_sheet(changed, patch, STYLES) is None
+
+
+def test_an_owned_cell_holding_a_formula_is_left_to_the_tree_path() -> None:
+    xml = sheet([["N°", "Statut"], [1, "x"]]).replace(
+        b'<c r="B2" t="inlineStr"><is><t>x</t></is></c>', b'<c r="B2"><f>1+1</f><v>2</v></c>'
+    )
+    patch = SheetPatch("Délais", "p", 1, cells={(2, 1): "En retard"})
+    assert splice_sheet(xml, patch, STYLES) is None
+    assert patch_sheet(xml, patch, STYLES).had_formula
+
+
+def test_malformed_xml_is_left_to_the_tree_path_which_refuses_it() -> None:
+    xml = sheet([["N°"], [1]]).replace(b"</sheetData>", b"</sheetData><broken>")
+    assert splice_sheet(xml, SheetPatch("D", "p", 1, cells={(2, 1): 1}), STYLES) is None
+
+
+# ---------------------------------------------------------------- random patches
+
+
+def sheet(
+    rows: list[list[Any]], *, extra_row: bytes = b"", strings: bool = False, spans: bool = True
+) -> bytes:
+    """A plain worksheet part as Excel writes one: rows numbered from 1, cells referenced."""
+    out = []
+    for r, values in enumerate(rows, start=1):
+        cells = []
+        for c, value in enumerate(values):
+            ref = f"{chr(65 + c)}{r}".encode()
+            if isinstance(value, str) and strings:
+                cells.append(b'<c r="%s" t="s"><v>0</v></c>' % ref)
+            elif isinstance(value, str):
+                cells.append(
+                    b'<c r="%s" t="inlineStr"><is><t>%s</t></is></c>' % (ref, value.encode())
+                )
+            else:
+                cells.append(b'<c r="%s" s="2"><v>%d</v></c>' % (ref, value))
+        attrs = b' spans="1:%d"' % len(values) if spans else b""
+        if r == 2 and extra_row:
+            attrs += b" " + extra_row
+        out.append(b'<row r="%d"%s>%s</row>' % (r, attrs, b"".join(cells)))
+    return (
+        b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+        b'<worksheet xmlns="' + NS.encode() + b'" xmlns:r="http://schemas.openxmlformats.org/'
+        b'officeDocument/2006/relationships"><dimension ref="A1:B3"/><sheetViews><sheetView '
+        b'workbookViewId="0"/></sheetViews><sheetData>' + b"".join(out) + b"</sheetData>"
+        b'<autoFilter ref="A1:B3"/><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" '
+        b'header="0.3" footer="0.3"/></worksheet>'
+    )
+
+
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.dates(dt.date(1950, 1, 1), dt.date(2080, 12, 31)),
+    st.sampled_from(
+        [
+            "En retard",
+            "À venir",
+            " espace ",
+            "a & b < c > d",
+            "ligne\r\nsuite",
+            "_x0007_",
+            "\x07bip",
+            "=1+1",
+            "Dans les temps",
+        ]
+    ),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data_rows=st.integers(0, 6),
+    writes=st.dictionaries(st.tuples(st.integers(1, 10), st.integers(0, 6)), VALUES, max_size=25),
+    headers=st.dictionaries(st.integers(2, 6), st.sampled_from(["Statut", "Contrôle"]), max_size=3),
+    header_row=st.integers(1, 3),
+    date1904=st.booleans(),
+    spans=st.booleans(),
+    strings=st.booleans(),
+)
+def test_random_patches_agree(
+    data_rows: int,
+    writes: dict[tuple[int, int], Any],
+    headers: dict[int, str],
+    header_row: int,
+    date1904: bool,
+    spans: bool,
+    strings: bool,
+) -> None:
+    rows: list[list[Any]] = [["N°", "Objet"]] + [[i, f"objet {i}"] for i in range(data_rows)]
+    xml = sheet(rows, spans=spans, strings=strings, extra_row=b'ht="30" customHeight="1"')
+    layout = OwnedLayout(columns={c: "x" for c in {*headers, *(c for _, c in writes)}},
+                         first_row=2, last_row=max(2, data_rows + 1),
+                         colours={3: {"En retard": "red"}}, wrapped={4})  # fmt: skip
+    patch = SheetPatch("Délais", "p", header_row, headers=headers, cells=writes,
+                       widths={c: 12.0 for c in headers}, layout=layout)  # fmt: skip
+    spliced, _ = both(xml, patch, date1904=date1904)
+    assert spliced is not None
+
+
+def test_the_demo_workbooks_are_plain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every tracker the demo writes takes the splice (its first sync writes them all)."""
+    create_workspace(tmp_path, demo=True, today=TODAY, force=False)
+    seen: list[bool] = []
+    original = xlsx_write.splice_sheet
+
+    def spy(xml: bytes, patch: SheetPatch, styles: StyleIds, *, date1904: bool = False) -> Any:
+        result = original(xml, patch, styles, date1904=date1904)
+        seen.append(result is not None)
+        return result
+
+    monkeypatch.setattr(xlsx_write, "splice_sheet", spy)
+    run_sync(load_config(tmp_path / "qep-sync.toml"), TODAY)
+    assert seen and all(seen)
