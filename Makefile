@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP)
-	$(PY) bench/run.py
+	$(PY) bench/run.py --scale
 	$(PY) bench/ods_bench.py
 	$(PY) bench/gsheets_bench.py
 	$(PY) bench/alerts_bench.py

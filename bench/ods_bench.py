@@ -4,7 +4,8 @@ files, timed against the references the .ods targets are set on, in the same run
 The workspace is generated as .xlsx (bench/generate.py), then converted once by LibreOffice
 (``soffice --headless --convert-to ods``: real LibreOffice files) into bench/out/ods/, reused
 while the parameters and the generator are the same. Each measurement runs in a fresh
-subprocess, ``--runs`` times round-robin (as bench/run.py, whose reporting this reuses):
+subprocess, ``--runs`` times round-robin (as bench/run.py, whose scaffolding and reporting
+this reuses):
 
 - ``calamine_read``: python-calamine reads every .ods (the bare read, reference of ``check``);
 - ``check``: qep-sync check of the .ods workspace (``check_xlsx``: the same workspace as .xlsx,
@@ -26,46 +27,39 @@ from __future__ import annotations
 import argparse
 import bisect
 import datetime as dt
-import gc
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from generate import REFERENCE_DAY, _fingerprint, generate
 from run import (
-    CHILD_TIMEOUT,
     OUT,
-    RESULT_MARK,
     Measurement,
     Result,
+    Work,
     _fresh_copy,
     _planned_cells,
-    _sync_work,
+    calamine_read,
+    check,
     load_note,
-    peak_rss_mb,
+    print_legend,
     print_table,
+    registrar,
+    run_child,
+    run_measurements,
+    sync_again,
+    sync_first,
+    workbook_paths,
 )
 
-Work = Callable[[], dict[str, Any]]
 MEASUREMENTS: dict[str, Measurement] = {}
+measurement = registrar(MEASUREMENTS)
 STAMP_NAME = ".bench-ods-workspace.json"
-
-
-def measurement(
-    name: str, label: str
-) -> Callable[[Callable[[Path], Work]], Callable[[Path], Work]]:
-    def register(prepare: Callable[[Path], Work]) -> Callable[[Path], Work]:
-        MEASUREMENTS[name] = Measurement(name, label, prepare)
-        return prepare
-
-    return register
 
 
 # ---------------------------------------------------------------- the .ods workspace
@@ -100,56 +94,16 @@ def ods_workspace(xlsx_config: Path, params: dict[str, Any]) -> Path:
     return config
 
 
-def workbook_paths(config: Path) -> list[Path]:
-    raw = tomllib.loads(config.read_text(encoding="utf-8"))
-    return [config.parent / (s.get("path") or s["xlsx"]) for s in raw["sources"]]
-
-
 # ---------------------------------------------------------------- the measurements
+# bench/run.py's, on the .ods workspace, and those of odfpy. In the order of the runs.
 
-
-@measurement("calamine_read", "python-calamine read of the .ods (reference)")
-def calamine_read(config: Path) -> Work:
-    import python_calamine
-
-    paths = workbook_paths(config)
-
-    def work() -> dict[str, Any]:
-        cells = 0
-        for path in paths:
-            book = python_calamine.CalamineWorkbook.from_path(str(path))
-            try:
-                for name in book.sheet_names:
-                    for row in book.get_sheet_by_name(name).to_python():
-                        cells += sum(1 for v in row if v != "")
-            finally:
-                book.close()
-        return {"workbooks": len(paths), "cells": cells}
-
-    return work
-
-
-def _check_work(config: Path) -> Work:
-    from qep_sync.config import load_config
-    from qep_sync.jobs.check import run_check
-
-    def work() -> dict[str, Any]:
-        report = run_check(load_config(config), REFERENCE_DAY).report
-        return {"sources": len(report.sources), "failed": len(report.failed_sources),
-                "rows": sum(sh.rows for s in report.sources for sh in s.sheets),
-                "errors": report.errors, "warnings": report.warnings}  # fmt: skip
-
-    return work
-
-
-@measurement("check", "qep-sync check of the .ods")
-def check(config: Path) -> Work:
-    return _check_work(config)
+measurement("calamine_read", "python-calamine read of the .ods (reference)")(calamine_read)
+measurement("check", "qep-sync check of the .ods")(check)
 
 
 @measurement("check_xlsx", "qep-sync check of the same as .xlsx")
 def check_xlsx(config: Path) -> Work:
-    return _check_work(config.parent.parent / config.name)
+    return check(config.parent.parent / config.name)
 
 
 @measurement("naive_roundtrip", "naive odfpy load + set + save")
@@ -254,16 +208,8 @@ def odfpy_load_save(config: Path) -> Work:
     return work
 
 
-@measurement("sync_first", "qep-sync sync of the .ods, first run")
-def sync_first(config: Path) -> Work:
-    return _sync_work(_fresh_copy(config))
-
-
-@measurement("sync_again", "qep-sync sync of the .ods, again, no change")
-def sync_again(config: Path) -> Work:
-    copy = _fresh_copy(config)
-    _sync_work(copy)()
-    return _sync_work(copy)
+measurement("sync_first", "qep-sync sync of the .ods, first run")(sync_first)
+measurement("sync_again", "qep-sync sync of the .ods, again, no change")(sync_again)
 
 
 TARGETS = [
@@ -277,40 +223,6 @@ TARGETS = [
 
 
 # ---------------------------------------------------------------- running
-
-
-def run_child(name: str, config: Path) -> None:
-    work = MEASUREMENTS[name].prepare(config)
-    base = peak_rss_mb()
-    gc.collect()
-    start, cpu_start = time.perf_counter(), time.process_time()
-    info = work()
-    result = {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu_start,
-              "peak_mb": peak_rss_mb(), "base_mb": base, "info": info}  # fmt: skip
-    print(RESULT_MARK + json.dumps(result), flush=True)
-
-
-def measure(result: Result, config: Path) -> None:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child",
-               result.measurement.name, "--config", str(config)]  # fmt: skip
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
-                              check=False)  # fmt: skip
-    except subprocess.TimeoutExpired:
-        result.error = f"no result after {CHILD_TIMEOUT} s"
-        return
-    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_MARK)]
-    if proc.returncode != 0 or not lines:
-        result.error = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
-        return
-    data = json.loads(lines[-1][len(RESULT_MARK) :])
-    result.seconds.append(data["seconds"])
-    result.cpu_seconds.append(data["cpu"])
-    result.process_seconds.append(time.perf_counter() - start)
-    result.peak_mb.append(data["peak_mb"])
-    result.base_mb.append(data["base_mb"])
-    result.info = data["info"]
 
 
 def print_targets(results: dict[str, Result]) -> None:
@@ -339,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        run_child(args.child, args.config)
+        run_child(MEASUREMENTS[args.child], args.config)
         return 0
     names = list(MEASUREMENTS) if not args.only else [n.strip() for n in args.only.split(",")]
     unknown = [n for n in names if n not in MEASUREMENTS]
@@ -359,14 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  today pinned to {REFERENCE_DAY}; {args.runs} run(s) of each, each in a fresh process")
     print(f"  {load_note()}\n", flush=True)
     results = {name: Result(MEASUREMENTS[name]) for name in names}
-    for run in range(1, args.runs + 1):
-        for result in results.values():
-            if not result.error:
-                measure(result, config)
-                done = "FAILED" if result.error else f"{result.seconds[-1]:.2f} s"
-                print(f"  run {run}/{args.runs}  {result.measurement.name:<16} {done}", flush=True)
+    run_measurements(results, config, args.runs, Path(__file__).resolve())
     print(f"\nAfter the runs: {load_note()}\n")
     print_table(results)
+    print_legend()
     print_targets(results)
     return 0
 
