@@ -113,6 +113,8 @@ NOT_PLAIN = {
     "a cell without its reference": (b'<c r="B2"', b"<c"),
     "a reference not first": (b'<c r="A3" s="2">', b'<c s="2" r="A3">'),
     "single quotes": (b'<row r="3">', b"<row r='3'>"),
+    "a row number not first": (b'<row r="3">', b'<row ht="20" r="3">'),
+    "indented rows": (b'</row><row r="3">', b'</row>\n  <row r="3">'),
     "a comment": (b"<sheetData>", b"<sheetData><!-- note -->"),
     "an extLst in a row": (b'</c></row><row r="3">', b'</c><extLst/></row><row r="3">'),
     "text between rows": (b'</row><row r="3">', b'</row>x<row r="3">'),

@@ -3,8 +3,9 @@
 ``sheetxml.patch_sheet`` parses a worksheet into a tree, indexes every row and cell, edits
 the tree and serialises it back. That is safe for any sheet, but its Python per row and per
 cell was most of a first sync. Most sheets are plain, as spreadsheet applications write
-them: UTF-8, no DTD, comment or CDATA, one ``<sheetData>``, rows ascending by their ``r``,
-each row only cells, each cell with its reference first (``<c r="B7"``), ascending. For them
+them: UTF-8, no DTD, comment or CDATA, one ``<sheetData>``, rows ascending by their ``r``
+(first: ``<row r="7"``), each row only cells, each cell with its reference first
+(``<c r="B7"``), ascending, nothing between them (no indentation). For them
 ``splice_sheet`` makes the same edit on the bytes: the rows that change are rebuilt from
 their cells, every other row is kept byte for byte, and what lies around ``<sheetData>``
 (columns, dimension, conditional formats, validations, autofilter) is still edited as a
@@ -46,12 +47,11 @@ _DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding=["'](
 # An attribute value holding « > » or a single-quoted one: the patterns below would misread
 # the tag (text matching it only sends the sheet down the tree path, which is always right).
 _ODD_TAG = re.compile(rb"""="[^"]*>|='""")
-_ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
+_ROW = re.compile(rb'<row r="([1-9][0-9]{0,6})"([^>]*?)(?:/>|>(.*?)</row>)', re.S)
 _CELL = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
 _CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"')
 _ATTRS = re.compile(rb'(?:\s+[\w:.-]+="[^"]*")*\s*')
 _ATTR = re.compile(rb'\s+([\w:.-]+)="([^"]*)"')
-_NUMBER = re.compile(rb"[1-9][0-9]{0,6}")
 _VALUE_ONLY = re.compile(rb"(?:<v>[^<]*</v>|<v/>|<is>.*?</is>)?", re.S)  # what a write replaces
 _COLUMNS: dict[bytes, int] = {}  # column letters seen -> 0-based index
 
@@ -122,7 +122,8 @@ class _Cell:
 
 @dataclass(slots=True)
 class _Row:
-    """A row of the sheet: its number, its bytes, its start tag's attributes and content."""
+    """A row of the sheet: its number, its bytes, its start tag's attributes after ``r``
+    and its content."""
 
     num: int
     xml: bytes
@@ -138,12 +139,11 @@ def _rows(body: bytes) -> Iterator[_Row]:
         if m.start() != pos:
             raise NotPlain  # anything between rows, even spaces: the tree path keeps it in place
         pos = m.end()
-        attrs = m.group(1)
-        number = _attribute(attrs, b"r")
-        if number is None or not _NUMBER.fullmatch(number) or int(number) <= previous:
+        number = int(m.group(1))
+        if number <= previous:
             raise NotPlain
-        previous = int(number)
-        yield _Row(previous, m.group(0), attrs, m.group(2) or b"")
+        previous = number
+        yield _Row(number, m.group(0), m.group(2), m.group(3) or b"")
     if pos != len(body):
         raise NotPlain
 
@@ -307,7 +307,8 @@ class _Encoder:
     def __init__(self, writer: _Writer) -> None:
         self.writer = writer
         self._values: dict[tuple[type, Any], tuple[bytes, bytes]] = {}
-        self._letters: dict[int, bytes] = {}
+        self._tails: dict[tuple[int, type, Any], bytes] = {}  # a new cell after its reference
+        self._refs: dict[int, bytes] = {}
 
     def cell(self, num: int, col: int, attrs: bytes, value: Any, header: bool) -> _Cell:
         """A written cell: its other attributes kept, its type, value and style this run's
@@ -323,12 +324,35 @@ class _Encoder:
             pairs.append((b"s", s))
         typed, content = self._value(value)
         rest = b"".join(b" " + k + b'="' + v + b'"' for k, v in pairs) + typed
-        letters = self._letters.get(col)
-        if letters is None:
-            letters = self._letters[col] = column_letter(col).encode()
-        tag = b'<c r="%s%d"%s' % (letters, num, rest)
-        xml = tag + (b">" + content + b"</c>" if content else b"/>")
-        return _Cell(col, xml, rest, content or None)
+        tail = rest + (b">" + content + b"</c>" if content else b"/>")
+        return _Cell(col, self._ref(col) + b"%d" % num + b'"' + tail, rest, content or None)
+
+    def new_cells(self, num: int, writes: Mapping[int, Any]) -> tuple[bytes, int | None]:
+        """The cells a row gains (data, not header; None values skipped) and the last one's
+        column: the first write of a sheet, tens of thousands of them, each distinct value
+        of a column encoded once."""
+        number = b"%d" % num
+        out = []
+        last = None
+        for col in sorted(writes):
+            value = writes[col]
+            if value is None:
+                continue
+            key = (col, type(value), repr(value) if isinstance(value, float) else value)
+            tail = self._tails.get(key)
+            if tail is None:
+                cell = self.cell(1, col, b"", value, False)
+                tail = self._tails[key] = cell.xml[cell.xml.index(b'"', 6) :]
+            out.append(self._ref(col) + number + tail)
+            last = col
+        return b"".join(out), last
+
+    def _ref(self, col: int) -> bytes:
+        """« <c r="K » (a cell's start, its row number to follow)."""
+        ref = self._refs.get(col)
+        if ref is None:
+            ref = self._refs[col] = b'<c r="' + column_letter(col).encode()
+        return ref
 
     def _value(self, value: Any) -> tuple[bytes, bytes]:
         """The type attribute and the content of a cell holding ``value`` (None: empty)."""
@@ -362,13 +386,12 @@ def _escape(text: str) -> bytes:
 def _appended(row: _Row, writes: Mapping[int, Any], enc: _Encoder) -> bytes:
     """A row whose writes all fall after its last cell: its cells kept as bytes, the new
     ones added after them."""
-    added = [enc.cell(row.num, col, b"", writes[col], False) for col in sorted(writes)
-             if writes[col] is not None]  # fmt: skip
-    if not added:
+    added, last = enc.new_cells(row.num, writes)
+    if last is None:
         return row.xml
     first = _CELL_REF.search(row.content)
-    start = _column(first.group(1)) if first else added[0].col
-    return _row_xml(row, row.content + b"".join(c.xml for c in added), start, added[-1].col)
+    start = _column(first.group(1)) if first else min(c for c, v in writes.items() if v is not None)
+    return _row_xml(row, row.content + added, start, last)
 
 
 def _row_xml(row: _Row, inner: bytes, first: int | None, last: int | None) -> bytes:
@@ -381,4 +404,4 @@ def _row_xml(row: _Row, inner: bytes, first: int | None, last: int | None) -> by
         if lo.isdigit() and hi.isdigit():
             new = b"%d:%d" % (min(int(lo), first + 1), max(int(hi), last + 1))
             attrs = attrs.replace(b'spans="' + spans + b'"', b'spans="' + new + b'"', 1)
-    return b"<row" + attrs + b">" + inner + b"</row>"
+    return b'<row r="%d"' % row.num + attrs + b">" + inner + b"</row>"
