@@ -39,6 +39,7 @@ from qep_sync.backends import odsxml
 from qep_sync.backends.odf import CONTENT, MIMETYPE, open_ods
 from qep_sync.backends.odsscan import Table, read_tree
 from qep_sync.backends.zipparts import (
+    COMPRESS_LEVEL,
     WRITE_FAILURES,
     Damaged,
     check_written,
@@ -230,6 +231,6 @@ def _write_zip(zin: zipfile.ZipFile, target: Path, content: bytes) -> None:
                 continue
             if info.filename == CONTENT:
                 zout.writestr(copy.copy(info), content, compress_type=zipfile.ZIP_DEFLATED,
-                              compresslevel=6)  # fmt: skip
+                              compresslevel=COMPRESS_LEVEL)  # fmt: skip
             else:
                 copy_raw(zin, zout, info)

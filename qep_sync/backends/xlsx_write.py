@@ -27,6 +27,7 @@ from qep_sync.backends.ooxml import NS_MAIN, NS_PKG_REL, open_package
 from qep_sync.backends.sheetsplice import splice_sheet
 from qep_sync.backends.sheetxml import PartError, check_namespace, ensure_styles, parse, patch_sheet
 from qep_sync.backends.zipparts import (
+    COMPRESS_LEVEL,
     WRITE_FAILURES,
     Damaged,
     check_written,
@@ -220,7 +221,7 @@ def _write_zip(
                 continue
             if info.filename in new_parts:
                 zout.writestr(copy.copy(info), new_parts[info.filename],
-                              compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)  # fmt: skip
+                              compress_type=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL)  # fmt: skip
             else:
                 copy_raw(zin, zout, info)
 

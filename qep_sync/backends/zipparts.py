@@ -30,6 +30,10 @@ from qep_sync import files
 from qep_sync.core.contract import SkippedWrite
 from qep_sync.errors import WriteBackError
 
+# The deflate level of rewritten parts, chosen by measurement on a 2.9 MB patched « Délais »
+# sheet: level 6 takes 59 ms for 363 KB, level 3 32 ms for 416 KB, level 1 20 ms for 481 KB.
+# Level 3 halves the time of the largest step of a write for 15 % more on disk.
+COMPRESS_LEVEL = 3
 MAX_TOTAL_UNCOMPRESSED = 1 << 30  # 1 GiB: far above any real tracker workbook
 MAX_RATIO = 200  # compression ratio above which a large part is a zip bomb
 BIG_ENTRY = 16 << 20  # below this, any ratio is harmless
