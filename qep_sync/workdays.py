@@ -2,7 +2,8 @@
 `holidays` package, no subdivision) and the prefecture's closure days from the config.
 
 Counting is done on a precomputed sorted list of working days, so a reply deadline is two
-binary searches, whatever the number of letters.
+binary searches, whatever the number of letters; and the answers are kept by date (tens of
+thousands of letters are received on a few hundred days), so most cost a dictionary lookup.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class WorkingCalendar:
         self.worked_holidays = frozenset(worked_holidays)
         self._first_year = self._last_year = 0
         self._days: list[int] = []  # ordinals of working days, sorted
+        self._added: dict[tuple[dt.date, int], dt.date] = {}  # (start, n) -> add_working_days
+        self._counted: dict[dt.date, int] = {}  # day -> working days in _days up to it
 
     def _cover(self, *days: dt.date) -> None:
         low, high = min(d.year for d in days) - 1, max(d.year for d in days) + 1
@@ -56,6 +59,7 @@ class WorkingCalendar:
             if (n - 1) % 7 < 5 and dt.date.fromordinal(n) not in closed
         ]
         self._first_year, self._last_year = low, high
+        self._counted.clear()  # positions in _days moved (the dates found stay right)
 
     def is_working_day(self, day: dt.date) -> bool:
         self._cover(day)
@@ -66,6 +70,13 @@ class WorkingCalendar:
         """The n-th working day after ``start`` (n ≥ 1); ``start`` itself when n is 0."""
         if n <= 0:
             return start
+        found = self._added.get((start, n))
+        if found is None:
+            found = self._add(start, n)
+            self._added[(start, n)] = found
+        return found
+
+    def _add(self, start: dt.date, n: int) -> dt.date:
         self._cover(start, start + dt.timedelta(days=n * 2 + 30))
         i = bisect.bisect_right(self._days, start.toordinal()) + n - 1
         while i >= len(self._days):  # far beyond the covered years
@@ -77,10 +88,12 @@ class WorkingCalendar:
         """Working days after ``start`` up to and including ``end`` (0 when end ≤ start)."""
         if end <= start:
             return 0
-        self._cover(start, end)
-        return bisect.bisect_right(self._days, end.toordinal()) - bisect.bisect_right(
-            self._days, start.toordinal()
-        )
+        counted = self._counted
+        if start not in counted or end not in counted:
+            self._cover(start, end)  # may rebuild _days, and empty ``counted``
+            for day in (start, end):
+                counted[day] = bisect.bisect_right(self._days, day.toordinal())
+        return counted[end] - counted[start]
 
     def next_working_day(self, day: dt.date) -> dt.date:
         """``day`` if it is worked, else the first working day after it."""

@@ -37,7 +37,12 @@ Rule = Callable[[Table, int, dt.date, Rules, WorkingCalendar], Values]
 
 def _valid(table: Table, row: int, *names: str) -> bool:
     """True when none of the fields is invalid (empty is fine)."""
-    return not any((row, n) in table.invalid for n in names)
+    invalid = table.invalid
+    if invalid:  # most tables have none: no (row, name) pairs to build
+        for name in names:
+            if (row, name) in invalid:
+                return False
+    return True
 
 
 def _by_days(days: int, window: int, past: S, near: S, later: S) -> S:
@@ -121,7 +126,7 @@ def courriers(t: Table, row: int, today: dt.date, rules: Rules, cal: WorkingCale
     limit = cal.add_working_days(received, target)
     if not _valid(t, row, "date_reponse"):
         return {"date_limite_reponse": limit}
-    replied = t.value(row, "date_reponse")
+    replied = reply  # valid: its value is the one parsed
     if replied is None:
         return {
             "date_limite_reponse": limit,
@@ -200,5 +205,6 @@ def compute_table(
     out: dict[int, tuple[Any, ...]] = {}
     for row in table.positions:
         values = rule(table, row, today, rules, cal) if rule else {}
-        out[row] = (*(values.get(n) for n in names), control_text(by_row.get(row, [])))
+        found = by_row.get(row)
+        out[row] = (*map(values.get, names), control_text(found) if found else None)
     return out

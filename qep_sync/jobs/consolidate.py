@@ -294,8 +294,9 @@ def consolidate(
     context = context or ViewContext()
     data = read_figures(check, today)
     when = f"situation au {today:%d/%m/%Y}"
+    time_shown = f" à {generated:%H:%M}" if generated is not None else ""
     if generated is not None:
-        when += f", générée le {generated:%d/%m/%Y à %H:%M}"
+        when += f", générée le {generated:%d/%m/%Y}{time_shown}"
     linker = context.linker
     anomalies = anomalies_table(check, data, f"Anomalies – {when}", linker)  # counts the errors
     tables = [
@@ -309,6 +310,6 @@ def consolidate(
         tendances_table(data, f"Tendances – {when}", context.past),
         anomalies,
     ]
-    view = ConsolidatedView(today, tables, context.title)
+    view = ConsolidatedView(today, tables, context.title, time_shown=time_shown)
     view.snapshot = snapshot(data)
     return view

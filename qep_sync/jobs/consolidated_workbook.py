@@ -1,13 +1,24 @@
 """Writes the consolidated workbook that qep-sync owns (openpyxl for layout and charts).
 
-``write_view(view, path)`` recreates the six owned sheets at their places,
+``write_view(view, path, known)`` recreates the owned sheets at their places,
 keeps any other sheet (the quality lead's own), and replaces the file atomically, or leaves
 it alone when Excel holds it open.
+
+A sync that finds nothing new does not rewrite it: ``known`` is the ``ViewState`` recorded
+after the last write (the digest of the view written, ``view_digest``, and the file's stamp
+then). When this run's view has the same digest and the file still has that stamp, the
+workbook already shows exactly this view and stays as it is. The digest covers everything
+the sheets show, the day of the situation and the day the view was generated, but not the
+time of day of « générée le … à HH:MM »: a second sync the same day with nothing new leaves
+the time of the sync that wrote it (when the workbook last changed), never a past day. A
+figure that changes, a new day, or a person who saved, moved or deleted the file (its stamp
+differs) makes it rewritten.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import math
 import posixpath
@@ -15,6 +26,7 @@ import re
 import warnings
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -32,7 +44,7 @@ from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from qep_sync import files, vocabulary
+from qep_sync import __version__, files, vocabulary
 from qep_sync.backends.ooxml import PackageError, open_package, sheet_parts
 from qep_sync.core.findings import Severity
 from qep_sync.jobs.view import (
@@ -57,13 +69,22 @@ GREEN = vocabulary.coloured(vocabulary.GREEN)
 # ---------------------------------------------------------------- the workbook
 
 
+ViewState = tuple[str, list[int] | None]  # (view_digest, the file's stamp after the write)
+
+
 @dataclass
 class ConsolidationResult:
-    """What write_view did: written, skipped (locked, retried next run) or failed."""
+    """What write_view did: written, skipped (locked, retried next run) or failed.
+
+    ``written`` means the workbook holds this run's view: rewritten, or already identical
+    (``rewritten`` False). ``state``: what to remember for the next run (None: nothing new).
+    """
 
     status: str
     message: str
     path: Path
+    rewritten: bool = False
+    state: ViewState | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "message": self.message, "path": str(self.path)}
@@ -106,13 +127,49 @@ EMPTY_RELS = (
 _ESCAPE_LIKE = re.compile("_(x[0-9A-Fa-f]{4}_)")
 
 
-def write_view(summary: ConsolidatedView, path: Path) -> ConsolidationResult:
-    """Write the six owned sheets into the workbook at ``path``; the lead's own sheets are kept.
+def view_digest(view: ConsolidatedView) -> str:
+    """A digest of what the workbook shows for ``view``: every sheet's texts, figures (with
+    their types: a rate and a number differ), columns, charts and blocks, and the qep-sync
+    version that lays them out; the time of day of the headings left out (see the module)."""
+    digest = hashlib.sha256(repr((__version__, view.title, view.today)).encode())
+    for table in view.tables:
+        heading = table.heading.replace(view.time_shown, "") if view.time_shown else table.heading
+        digest.update(repr((table.title, heading, table.note, table.columns, table.frozen_columns,
+                            table.charts, table.one_page)).encode())  # fmt: skip
+        for values, bold in _lines(table):
+            typed = values if isinstance(values, str) else [
+                v if type(v) in _PLAIN else (type(v).__name__, v) for v in values
+            ]  # fmt: skip
+            digest.update(repr((typed, bold)).encode())
+    return digest.hexdigest()
 
-    Skipped when Excel or LibreOffice holds the file open (``~$name`` beside it) or when it
-    changes while being rebuilt; failed, and left untouched, when it exists but is not a
-    readable workbook or cannot be written.
+
+_PLAIN = {str, int, float, type(None), dt.date, dt.datetime, Link}  # their repr tells them apart
+
+
+def _shows(path: Path, known: ViewState | None, digest: str) -> bool:
+    """Whether the workbook at ``path`` already shows the view of ``digest``: the last
+    write's, on a file nobody saved, moved or deleted since."""
+    if known is None or known[0] != digest:
+        return False
+    stamp = files.stamp(path)
+    return stamp is not None and list(stamp) == known[1]
+
+
+def write_view(
+    summary: ConsolidatedView, path: Path, known: ViewState | None = None
+) -> ConsolidationResult:
+    """Write the owned sheets into the workbook at ``path``; the lead's own sheets are kept.
+
+    Left as it is when it already shows this view (``known``: the state the last write
+    left, see the module); skipped when Excel or LibreOffice holds the file open (``~$name``
+    beside it) or when it changes while being rebuilt; failed, and left untouched, when it
+    exists but is not a readable workbook or cannot be written.
     """
+    digest = view_digest(summary)
+    if _shows(path, known, digest):
+        return ConsolidationResult("written", f"{path.name} : consolidation déjà à jour, rien "
+                                   "de nouveau depuis sa dernière écriture", path)  # fmt: skip
     lock = files.owner_lock(path)
     if lock is not None:
         return ConsolidationResult("skipped", f"{path.name} : classeur ouvert par un utilisateur "
@@ -141,10 +198,12 @@ def write_view(summary: ConsolidatedView, path: Path) -> ConsolidationResult:
         )
     counts = {t.title: len(t.rows) for t in summary.tables}
     services = summary.table("Synthèse").total or ["", ""]
+    stamp = files.stamp(path)
     return ConsolidationResult("written", f"{path.name} : consolidation mise à jour "
                                f"({services[1]}, {counts['Échéances']} échéances, "
                                f"{counts['Réponses']} réponses attendues, "
-                               f"{counts['Anomalies']} anomalies)", path)  # fmt: skip
+                               f"{counts['Anomalies']} anomalies)", path, rewritten=True,
+                               state=(digest, list(stamp) if stamp else None))  # fmt: skip
 
 
 def _open(path: Path) -> Workbook:
@@ -479,10 +538,10 @@ class _StyleIds:
             cell.alignment = Alignment(wrap_text=kind in ("wrap", "link"), vertical="top")
             self.ids[(kind, bold)] = cell.style_id  # registered in the workbook's styles
         book.remove(probe)
+        self._attrs = {key: f' s="{sid}"' if sid else "" for key, sid in self.ids.items()}
 
     def attr(self, kind: str, bold: bool) -> str:
-        sid = self.ids[(kind, bold)]
-        return f' s="{sid}"' if sid else ""
+        return self._attrs[(kind, bold)]
 
 
 def _widths(table: ViewTable) -> list[float]:
@@ -560,6 +619,7 @@ def _number_style(kind: str, value: float) -> str:
     return "text"
 
 
+@lru_cache(maxsize=16384)  # services, statuses, kinds and sources repeat on every line
 def _inline(text: str) -> str:
     """An inline string; a text like « _x0041_ » is escaped, or Excel would show it as « A »."""
     text = _ESCAPE_LIKE.sub(r"_x005F_\1", ILLEGAL_CHARACTERS_RE.sub("", text)[:MAX_TEXT])

@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from qep_sync.cells import a1
@@ -30,6 +31,7 @@ from qep_sync.vocabulary import (
 )
 
 INVALID_LEVEL = "Niveau à corriger"  # a level that is missing or none of the allowed ones
+folded = lru_cache(maxsize=4096)(fold)  # ``fold`` of the names that repeat over the rows
 
 
 @dataclass
@@ -82,11 +84,14 @@ class TrackerRows:
         self.run = run
         self.table = table
         self.rows: list[int] = list(table.positions)
+        self._fields: dict[str, list[Any]] = {}
+        self._computed: dict[str, list[Any]] = {}
         self._owned = [c.name for c in table.sheet.spec.computed]
         default = ServiceIndex.default(run.source, table.tracker)
         name = SERVICE_FIELD.get(table.tracker)
         raw = self.field(name) if name else [None] * len(self.rows)
-        self.services = [services.resolve(v, default) for v in raw]
+        codes = {v: services.resolve(v, default) for v in dict.fromkeys(raw)}  # few texts
+        self.services = [codes[v] for v in raw]
         for code in set(self.services):
             services.by_code[code].contributors.setdefault(run.source.service, run)
         self._by_row: dict[int, str] | None = None
@@ -113,18 +118,32 @@ class TrackerRows:
         return a1(row, min(self.table.sheet.columns.values(), default=0))
 
     def field(self, name: str) -> list[Any]:
-        """A user field in row order: None where empty, absent or invalid."""
+        """A user field in row order: None where empty, absent or invalid. Made once per
+        name (each sheet of the view reads the same columns): not to be changed."""
+        values = self._fields.get(name)
+        if values is None:
+            values = self._fields[name] = self._field(name)
+        return values
+
+    def _field(self, name: str) -> list[Any]:
         column = self.table.columns.get(name)
         if column is None:
             return [None] * len(self.rows)
-        values = [None if _missing(v) else v for v in column]
+        values = [None if v is None or (isinstance(v, float) and v != v) else v for v in column]
         bad = {row for row, f in self.table.invalid if f == name}
         if bad:
             values = [None if r in bad else v for r, v in zip(self.rows, values, strict=True)]
         return values
 
     def owned(self, name: str) -> list[Any]:
-        """A computed column in row order (None when sync has not computed it)."""
+        """A computed column in row order (None when sync has not computed it); made once
+        per name, as ``field``."""
+        values = self._computed.get(name)
+        if values is None:
+            values = self._computed[name] = self._owned_column(name)
+        return values
+
+    def _owned_column(self, name: str) -> list[Any]:
         if name not in self._owned:
             return [None] * len(self.rows)
         i = self._owned.index(name)
@@ -137,10 +156,6 @@ class TrackerRows:
         if self._by_row is None:
             self._by_row = dict(zip(self.rows, self.services, strict=True))
         return self._by_row.get(row)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
 
 
 @dataclass
@@ -191,6 +206,7 @@ class Figures:
     views: list[TrackerRows]
     stats: defaultdict[str, ServiceStats]
     assessments: list[Assessment]
+    letters: dict[tuple[str, str, dt.date], dict[str, Any]] | None = None  # trends' groups
 
     def of(self, tracker: str) -> Iterator[TrackerRows]:
         return (v for v in self.views if v.tracker == tracker)
@@ -224,7 +240,7 @@ def _latest_assessments(data: Figures) -> list[Assessment]:
                 continue  # an error of the sheet, listed in Anomalies
             if level is None:  # also an error listed in Anomalies; the engagement stays shown
                 level = INVALID_LEVEL if row in invalid else Level.NOT_ASSESSED
-            key = (service, fold(module), int(number))
+            key = (service, folded(module), int(number))
             known = latest.get(key)
             if known is not None and (when or dt.date.min) < (known.evaluated or dt.date.min):
                 continue

@@ -9,7 +9,13 @@ One SQLite file, ``history.sqlite``:
   last change made by a person. A file whose time differs from the one qep-sync left was
   changed by someone; when it is the same, the person's change recorded before stands;
 - ``owned``: per source, what each owned cell held after qep-sync's last write, so that a
-  value a person typed there is reported when it is replaced (``typed_values``).
+  value a person typed there is reported when it is replaced (``typed_values``);
+- ``meta``, beside the schema version: per source file, its modification time when its
+  ``owned`` cells were recorded (``owned-time:`` and the source's key: a file still at that
+  time holds exactly them, so nobody typed into it and the sync skips comparing), and per
+  consolidated workbook, a digest of the view it holds and the file's stamp after qep-sync
+  wrote it (``consolidated:`` and its path: a view identical to it, on a file nobody touched,
+  is not rewritten; ``consolidated_workbook.ViewState``).
 
 The schema is versioned (``meta.schema_version``) and upgraded in place by ``MIGRATIONS``,
 each in one transaction; a file of a newer version is refused, never downgraded. A run
@@ -33,6 +39,8 @@ from qep_sync.errors import QepSyncError
 
 HISTORY_NAME = "history.sqlite"
 GSHEET_PREFIX = "gsheet:"  # how the history names a Google Sheet: this, then its key
+OWNED_TIME = "owned-time:"  # meta key of a file's time when its owned cells were recorded
+VIEW_STATE = "consolidated:"  # meta key of a consolidated workbook's digest and stamp
 
 # Each entry brings the schema from version i to i + 1.
 MIGRATIONS = (
@@ -190,6 +198,24 @@ class History:
             return None  # damaged: as if never recorded (nothing is flagged)
         return value if isinstance(value, dict) else None
 
+    def owned_time(self, source: str) -> str | None:
+        """The time (ISO) the file ``source`` had when its owned cells were recorded."""
+        return self._meta(OWNED_TIME + source)
+
+    def view_state(self, path: Path) -> tuple[str, list[int] | None] | None:
+        """The digest of the view last written into the workbook at ``path``, and the
+        file's stamp after that write (None: never recorded, or unreadable)."""
+        text = self._meta(VIEW_STATE + str(path))
+        try:
+            digest, stamp = json.loads(text) if text else (None, None)
+        except ValueError:
+            return None
+        return (digest, stamp) if isinstance(digest, str) else None
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
     def record(
         self,
         day: dt.date,
@@ -197,16 +223,28 @@ class History:
         persons: dict[str, dt.datetime | None],
         written: dict[str, dt.datetime | None],
         owned: dict[str, dict[str, Any]] | None = None,
+        *,
+        owned_times: dict[str, dt.datetime | None] | None = None,
+        views: dict[Path, tuple[str, list[int] | None]] | None = None,
     ) -> None:
         """The run's snapshot (replacing the day's), the sources' times and what their owned
         cells hold now, in one transaction.
 
         ``written``: the modification time each source has after qep-sync wrote it this run.
+        ``owned_times``: the time of each file whose owned cells are as recorded (those in
+        ``owned``, or the ones recorded before; None: unknown, forgotten); ``views``: each consolidated workbook's
+        digest and stamp (see ``view_state``).
         """
         with self._transaction():
             for source, cells in (owned or {}).items():
                 blob = zlib.compress(json.dumps(cells, ensure_ascii=False).encode("utf-8"))
                 self._db.execute("INSERT OR REPLACE INTO owned VALUES (?, ?)", (source, blob))
+            times = owned_times or {}
+            marks = {OWNED_TIME + s: t.isoformat() for s, t in times.items() if t is not None}
+            marks |= {VIEW_STATE + str(p): json.dumps(v) for p, v in (views or {}).items()}
+            self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", marks.items())
+            unknown = [(OWNED_TIME + s,) for s, t in times.items() if t is None]
+            self._db.executemany("DELETE FROM meta WHERE key = ?", unknown)
             rows = [(day.isoformat(), f.scope, f.subject, f.figure, f.value) for f in figures]
             if rows:  # a run without a consolidated view leaves the day's snapshot as it was
                 self._db.execute("DELETE FROM snapshots WHERE day = ?", (day.isoformat(),))

@@ -30,11 +30,18 @@ class Linker:
         self.folder = folder  # the consolidated workbook's folder; None: absolute links
         self._shown = shown or str
         self._url = url  # the file: address of a path as agents see it (display_root)
+        # Per path, its text and target: a view links thousands of lines to a few files.
+        self._texts: dict[Path, str] = {}
+        self._targets: dict[Path, str] = {}
 
     def shown(self, source: Source) -> str:
         """The source as a person sees it: its path on their drive, or the sheet's address."""
-        if source.path is not None:
-            return self._shown(source.path)
+        path = source.path
+        if path is not None:
+            text = self._texts.get(path)
+            if text is None:
+                text = self._texts[path] = self._shown(path)
+            return text
         return source.url or source.label
 
     def to(self, source: Source, sheet: str | None = None, part: str | None = None,
@@ -57,6 +64,12 @@ class Linker:
         return self._file_target(path)
 
     def _file_target(self, path: Path) -> str:
+        target = self._targets.get(path)
+        if target is None:
+            target = self._targets[path] = self._target(path)
+        return target
+
+    def _target(self, path: Path) -> str:
         if self._url is not None:
             return self._url(path)
         if self.folder is not None:

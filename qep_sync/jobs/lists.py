@@ -23,7 +23,7 @@ KINDS = {"action": "plan_actions", "document": "documents", "formation": "format
 
 
 def _label(*parts: Any) -> str:
-    return " – ".join(str(p) for p in parts if p not in (None, ""))
+    return " – ".join([str(p) for p in parts if p is not None and p != ""])
 
 
 class _Due:
@@ -35,10 +35,13 @@ class _Due:
         self.horizon = data.today + dt.timedelta(days=HORIZON_DAYS)
         self.items: list[list[Any]] = []
 
+    def keeps(self, kind: str, due: Any, status: Any) -> bool:
+        """Whether an item is listed: open, and late or due within HORIZON_DAYS."""
+        return due is not None and due <= self.horizon and status in OPEN_STATUSES[KINDS[kind]]
+
     def add(self, kind: str, v: TrackerRows, row: int, service: str, label: str, due: Any,
             status: Any, who: Any) -> None:  # fmt: skip
-        if due is None or due > self.horizon or status not in OPEN_STATUSES[KINDS[kind]]:
-            return
+        """List an item that ``keeps`` keeps."""
         link = self.linker.to(v.run.source, v.sheet, v.run_part, v.cell(row))
         self.items.append([due, (due - self.data.today).days, kind, service, label, who,
                            status, link, v.sheet, row])  # fmt: skip
@@ -69,23 +72,27 @@ def echeances_table(data: Figures, heading: str, linker: Linker) -> ViewTable:
             v.rows, v.services, v.field("numero"), v.field("action"), v.field("responsable"),
             v.field("echeance"), v.owned("statut"), strict=True,
         ):  # fmt: skip
-            due.add("action", v, row, svc, _label(num, action), when, status, who)
+            if due.keeps("action", when, status):
+                due.add("action", v, row, svc, _label(num, action), when, status, who)
     for v in data.of("documents"):
         for row, svc, ref, title, who, when, status in zip(
             v.rows, v.services, v.field("reference"), v.field("intitule"),
             v.field("responsable"), v.owned("prochaine_echeance"), v.owned("statut"), strict=True,
         ):  # fmt: skip
-            due.add("document", v, row, svc, _label(ref, title), when, status, who)
+            if due.keeps("document", when, status):
+                due.add("document", v, row, svc, _label(ref, title), when, status, who)
     for v in data.of("formations"):
         for row, svc, agent, training, when, status in zip(
             v.rows, v.services, v.field("agent"), v.field("formation"), v.owned("date_limite"),
             v.owned("statut"), strict=True,
         ):  # fmt: skip
-            due.add("formation", v, row, svc, _label(training, agent), when, status, agent)
+            if due.keeps("formation", when, status):
+                due.add("formation", v, row, svc, _label(training, agent), when, status, agent)
     for a in data.assessments:
-        label = _label(a.module, f"engagement n° {a.number}", a.title)
-        due.add("autoévaluation", a.view, a.row, a.service, label, a.next_due, a.status,
-                a.evaluator)  # fmt: skip
+        if due.keeps("autoévaluation", a.next_due, a.status):
+            label = _label(a.module, f"engagement n° {a.number}", a.title)
+            due.add("autoévaluation", a.view, a.row, a.service, label, a.next_due, a.status,
+                    a.evaluator)  # fmt: skip
     note = (f"Actions, documents, formations et autoévaluations en retard ou à échéance d'ici "
             f"{HORIZON_DAYS} jours, le plus proche d'abord ; les réponses aux courriers sont "
             "dans l'onglet Réponses. Source ouvre la ligne d'origine.")  # fmt: skip
@@ -100,8 +107,9 @@ def reponses_table(data: Figures, heading: str, linker: Linker) -> ViewTable:
             v.rows, v.services, v.field("numero"), v.field("canal"), v.field("objet"),
             v.field("agent"), v.owned("date_limite_reponse"), v.owned("statut"), strict=True,
         ):  # fmt: skip
-            due.add("réponse", v, row, svc, _label(_label(canal, num), subject), when, status,
-                    who)  # fmt: skip
+            if due.keeps("réponse", when, status):
+                due.add("réponse", v, row, svc, _label(_label(canal, num), subject), when,
+                        status, who)  # fmt: skip
     note = (
         f"Courriers, courriels et réclamations sans réponse, en retard ou à répondre d'ici "
         f"{HORIZON_DAYS} jours, le plus proche d'abord. Source ouvre la ligne d'origine."

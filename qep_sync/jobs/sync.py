@@ -31,7 +31,7 @@ from qep_sync.jobs.consolidated_workbook import ConsolidationResult, write_view
 from qep_sync.jobs.history import History, HistoryError, source_key
 from qep_sync.jobs.outcome import RunSummary
 from qep_sync.jobs.trends import months_until
-from qep_sync.jobs.typed_values import Owned, flag_replaced, owned_after
+from qep_sync.jobs.typed_values import OwnedMemory
 from qep_sync.statefiles import exclusive_lock, holder
 from qep_sync.text import plural
 from qep_sync.vocabulary import CONTROL, CONTROL_TITLE, STATUS_COLOURS
@@ -119,8 +119,11 @@ def _width(spec: TrackerSpec, name: str, title: str, longest: int) -> float:
 
 
 def _longest(values: dict[int, tuple[Any, ...]], i: int) -> int:
-    """The length of the longest value of owned column ``i`` as a cell shows it."""
-    return max((len(show(v[i])) for v in values.values() if not is_empty(v[i])), default=0)
+    """The length of the longest value of owned column ``i`` as a cell shows it; each value
+    shown once (a column holds a few statuses or dates over thousands of rows; typed: True
+    and 1 show differently)."""
+    distinct = {(type(v[i]), v[i]) for v in values.values()}
+    return max((len(show(v)) for _, v in distinct if not is_empty(v)), default=0)
 
 
 def plan_sheet(
@@ -150,18 +153,34 @@ def plan_sheet(
     patch.date_columns = {positions[n] for n in names if kinds.get(n) == "date"}
     patch.layout = _layout(names, titles, positions, kinds, values, extend_autofilter)
     patch.anchors = dict(kept.anchors)
-    for row, row_values in values.items():
-        for name, wanted in zip(names, row_values, strict=True):
-            col = positions[name]
-            current = kept.owned.get(col, {}).get(row)
-            if not _same(current, wanted):
-                patch.cells[(row, col)] = wanted
+    patch.cells.update(_changed(values, [positions[n] for n in names], kept.owned))
     skip = set(values) | set(ts.total_rows)
     for col, cells in kept.owned.items():  # stale values left in rows that no longer hold data
         for row in cells:
             if row not in skip:
                 patch.cells[(row, col)] = None
     return patch
+
+
+def _changed(
+    values: dict[int, tuple[Any, ...]], columns: list[int], owned: dict[int, dict[int, Any]]
+) -> dict[tuple[int, int], Any]:
+    """The owned cells whose value is not the one wanted, row by row, as (row, col) -> value.
+
+    Compared column by column (most cells hold the text or nothing wanted: told apart
+    without ``_same``), then put back in row order."""
+    rows = list(values)
+    found: list[tuple[int, int, int, Any]] = []  # (row position, column position, col, value)
+    for i, col in enumerate(columns):
+        current = owned.get(col, {}).get
+        for at, (row, wanted) in enumerate(zip(rows, [v[i] for v in values.values()], strict=True)):
+            now = current(row)
+            if (now is None and wanted is None) or (type(now) is str and now == wanted):
+                continue
+            if not _same(now, wanted):
+                found.append((at, i, col, wanted))
+    found.sort(key=lambda f: (f[0], f[1]))
+    return {(rows[at], col): wanted for at, _, col, wanted in found}
 
 
 def _layout(
@@ -327,21 +346,21 @@ def _run_sync(
     cal = calendar_of(config)
     history = _history(config) if config.path is not None and not dry_run else None
     try:
-        owned: dict[str, Owned] = {}
+        memory = OwnedMemory(history) if history is not None else None
         writes = []
         for run in check.sources:
-            key = source_key(run.source)
-            if history is not None and run.book is not None:
-                flag_replaced(run, history.owned(key))
+            if memory is not None and run.book is not None:
+                memory.compare(run)
             write = sync_source(run, today, config, cal, dry_run)
             writes.append(write)
-            if write.status in ("written", "unchanged") and not write.message:
-                owned[key] = owned_after(run)
+            if memory is not None and _settled(write):
+                memory.keep(run, write.status == "written", _time_after(run, write))
         result = SyncRun(check, writes, dry_run)
         if config.consolidated is not None and not dry_run:
-            result.consolidated = _consolidate(check, today, now, config, history, writes, owned)
-        elif history is not None:
-            history.record(today, [], {}, _written_times(check, writes), owned)
+            result.consolidated = _consolidate(check, today, now, config, history, writes, memory)
+        elif history is not None and memory is not None:
+            history.record(today, [], {}, _written_times(check, writes), memory.owned,
+                           owned_times=memory.times)  # fmt: skip
     finally:
         if history is not None:
             history.close()
@@ -364,8 +383,10 @@ def _consolidate(
     config: Config,
     history: History | None,
     writes: list[FileWrite],
-    owned: dict[str, Owned],
+    memory: OwnedMemory | None,
 ) -> ConsolidationResult:
+    """Build the view and write it, unless the workbook already shows it (the history keeps
+    the state of its last write); record the run's snapshot."""
     assert config.consolidated is not None
     path = config.consolidated
     try:
@@ -374,16 +395,30 @@ def _consolidate(
             history.past(today, config.copil_dates, months_until(today), seen) if history else None
         )
         view = consolidate(check, today, generated=now, context=ViewContext.of(config, past))
-        result = write_view(view, path)
-        if history is not None and past is not None:
+        result = write_view(view, path, history.view_state(path) if history else None)
+        if history is not None and past is not None and memory is not None:
             history.record(today, view.snapshot, past.persons, _written_times(check, writes),
-                           owned)  # fmt: skip
+                           memory.owned, owned_times=memory.times,
+                           views={path: result.state} if result.state else None)  # fmt: skip
         return result
     except BaseException as exc:
         if isinstance(exc, STOPS_THE_RUN):
             raise
         log.error("consolidation failed", exc_info=True)
         return ConsolidationResult("failed", f"{path.name} : {unexpected(exc)}", path)
+
+
+def _settled(write: FileWrite) -> bool:
+    """Written in full, or found right: the owned cells hold what this run computed."""
+    return write.status in ("written", "unchanged") and not write.message
+
+
+def _time_after(run: SourceRun, write: FileWrite) -> dt.datetime | None:
+    """A source's modification time once synced: as read, or as this run's write left it."""
+    path = run.source.path
+    if write.status == "written":
+        return files.modified(path) if path else write.ended
+    return last_change(run)
 
 
 def _written_times(check: CheckRun, writes: list[FileWrite]) -> dict[str, dt.datetime | None]:

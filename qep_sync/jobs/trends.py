@@ -12,7 +12,7 @@ import datetime as dt
 import statistics
 from typing import Any
 
-from qep_sync.jobs.figures import Figures, ServiceStats
+from qep_sync.jobs.figures import Figures, ServiceStats, folded
 from qep_sync.jobs.history import Past
 from qep_sync.jobs.links import Linker
 from qep_sync.jobs.view import Chart, Column, Percentage, ViewTable
@@ -44,8 +44,16 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 def letters_by_month(data: Figures) -> dict[tuple[str, str, dt.date], dict[str, Any]]:
-    """Letters by service, canal and month of reception."""
+    """Letters by service, canal and month of reception; grouped once per ``data`` (Délais
+    and Tendances both read them): not to be changed."""
+    if data.letters is None:
+        data.letters = _group_letters(data)
+    return data.letters
+
+
+def _group_letters(data: Figures) -> dict[tuple[str, str, dt.date], dict[str, Any]]:
     groups: dict[tuple[str, str, dt.date], dict[str, Any]] = {}
+    months: dict[dt.date, dt.date] = {}  # day -> its month: letters share their days
     for v in data.of("courriers"):
         letters = zip(v.services, v.field("canal"), v.field("date_reception"),
                       v.owned("delai_jours_ouvres"), v.owned("dans_le_delai"), v.owned("statut"),
@@ -53,9 +61,13 @@ def letters_by_month(data: Figures) -> dict[tuple[str, str, dt.date], dict[str, 
         for service, canal, received, delay, on_time, status in letters:
             if canal is None or received is None:
                 continue  # an error of the sheet, listed in Anomalies
-            g = groups.setdefault((service, canal, received.replace(day=1)),
-                                  {"received": 0, "on_time": 0, "delays": [], "late": 0,
-                                   "waiting": 0})  # fmt: skip
+            month = months.get(received)
+            if month is None:
+                month = months[received] = received.replace(day=1)
+            g = groups.get((service, canal, month))
+            if g is None:
+                g = groups[(service, canal, month)] = {"received": 0, "on_time": 0, "delays": [],
+                                                       "late": 0, "waiting": 0}  # fmt: skip
             g["received"] += 1
             if on_time is not None:
                 g["delays"].append(delay)
@@ -117,7 +129,7 @@ def indicateurs_table(data: Figures, heading: str, linker: Linker) -> ViewTable:
             if name is None or period is None:
                 continue  # an error of the sheet, listed in Anomalies
             pct = _is_percent(measures.get((row, "valeur")))
-            line = lines.setdefault((service, fold(name)), {
+            line = lines.setdefault((service, folded(name)), {
                 "name": name, "values": {}, "latest": None, "unit": unit, "sense": sense})  # fmt: skip
             month = period.replace(day=1)
             line["values"][month] = _shown(value, pct)

@@ -100,6 +100,9 @@ class ConsolidatedView:
     tables: list[ViewTable]
     title: str = "Consolidation qualité"  # the page header of every sheet
     snapshot: list[Any] = field(default_factory=list)  # history.Figure: what the history keeps
+    # The time of day the headings show (« à 10:15 »): not part of what makes two views the
+    # same (consolidated_workbook.view_digest), their day is.
+    time_shown: str = ""
 
     def table(self, title: str) -> ViewTable:
         return next(t for t in self.tables if t.title == title)

@@ -1,0 +1,145 @@
+"""A sync that finds nothing new does not redo what it did (issue 15).
+
+Real syncs of a real workspace. The consolidated workbook is not rewritten when the view it
+would hold is the one it holds (same figures, same day), on a file nobody touched; it is
+rewritten when a figure changes, on a new day, or when a person saved, or deleted, it. A
+source file still at the time qep-sync recorded its owned cells is not compared again, and
+a person's typed value in it is still caught once she saves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import make_workbook
+
+from qep_sync.config import load_config
+from qep_sync.jobs import typed_values
+from qep_sync.jobs.sync import SyncRun, run_sync
+
+D = dt.date
+TODAY = D(2026, 11, 26)
+MORNING = dt.datetime(2026, 11, 26, 9, 5)
+SOURCE = "BAS.xlsx"
+VIEW = "Consolidation qualité.xlsx"
+PLAN = "Plan d'actions"
+CONFIG = f"""
+[workspace]
+consolidated = "{VIEW}"
+
+[[sources]]
+service = "BAS"
+path = "{SOURCE}"
+"""
+
+
+def _plan(late: int) -> list[list[object]]:
+    rows: list[list[object]] = [["N° action", "Action", "Échéance", "État"]]
+    rows += [[f"A{i}", "Action", D(2026, 11, 2), "En cours"] for i in range(late)]
+    rows.append(["B1", "Former l'accueil", D(2027, 3, 1), "En cours"])
+    return rows
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    make_workbook(tmp_path / SOURCE, {PLAN: _plan(1)})
+    (tmp_path / "qep-sync.toml").write_text(CONFIG, encoding="utf-8")
+    return tmp_path
+
+
+def _sync(folder: Path, today: dt.date = TODAY, now: dt.datetime = MORNING) -> SyncRun:
+    run = run_sync(load_config(folder / "qep-sync.toml"), today, now=now)
+    assert run.consolidated is not None and run.consolidated.status == "written", run.consolidated
+    return run
+
+
+def _rewritten(folder: Path, today: dt.date = TODAY, now: dt.datetime = MORNING) -> bool:
+    """Sync; whether the consolidated workbook was written again."""
+    consolidated = _sync(folder, today, now).consolidated
+    assert consolidated is not None
+    return consolidated.rewritten
+
+
+def _file(folder: Path) -> tuple[bytes, int]:
+    path = folder / VIEW
+    return path.read_bytes(), path.stat().st_mtime_ns
+
+
+def _heading(folder: Path) -> str:
+    return str(openpyxl.load_workbook(folder / VIEW)["COPIL"]["A1"].value)
+
+
+def test_a_second_sync_with_nothing_new_leaves_the_workbook_as_it_is(workspace: Path) -> None:
+    assert _rewritten(workspace)
+    before = _file(workspace)
+    run = _sync(workspace, now=MORNING + dt.timedelta(hours=3))  # later the same day
+    assert run.consolidated is not None and not run.consolidated.rewritten
+    assert "déjà à jour" in run.consolidated.message
+    assert _file(workspace) == before  # bytes and time: not even replaced by the same
+    assert _heading(workspace).endswith("situation au 26/11/2026, générée le 26/11/2026 à 09:05")
+
+
+def test_a_figure_that_changes_rewrites_it(workspace: Path) -> None:
+    _sync(workspace)
+    before = _file(workspace)
+    make_workbook(workspace / SOURCE, {PLAN: _plan(2)})  # one more late action
+    assert _rewritten(workspace, now=MORNING + dt.timedelta(hours=1))
+    assert _file(workspace)[0] != before[0]
+    ws = openpyxl.load_workbook(workspace / VIEW)["Synthèse"]
+    header = [c.value for c in ws[3]]
+    assert ws.cell(4, header.index("Actions en retard") + 1).value == 2
+
+
+def test_a_new_day_rewrites_it_so_that_no_past_date_is_shown(workspace: Path) -> None:
+    _sync(workspace)
+    tomorrow = MORNING + dt.timedelta(days=1)
+    assert _rewritten(workspace, TODAY + dt.timedelta(days=1), tomorrow)
+    assert "situation au 27/11/2026, générée le 27/11/2026 à 09:05" in _heading(workspace)
+
+
+def test_a_new_day_of_generation_rewrites_it_even_for_the_same_situation(workspace: Path) -> None:
+    _sync(workspace)
+    assert _rewritten(workspace, now=MORNING + dt.timedelta(days=1))
+    assert "générée le 27/11/2026" in _heading(workspace)
+
+
+def test_a_workbook_a_person_saved_is_rewritten(workspace: Path) -> None:
+    _sync(workspace)
+    book = openpyxl.load_workbook(workspace / VIEW)
+    book["Synthèse"]["A4"] = "modifié à la main"
+    book.save(workspace / VIEW)
+    assert _rewritten(workspace)
+    assert openpyxl.load_workbook(workspace / VIEW)["Synthèse"]["A4"].value == "BAS"
+
+
+def test_a_deleted_workbook_is_made_again(workspace: Path) -> None:
+    _sync(workspace)
+    (workspace / VIEW).unlink()
+    assert _rewritten(workspace)
+    assert (workspace / VIEW).exists()
+
+
+def test_an_untouched_source_is_not_compared_and_a_saved_one_is(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compared: list[str] = []
+    flag = typed_values.flag_replaced
+
+    def counting(run: typed_values.SourceRun, *args: object) -> int:
+        compared.append(run.source.label)
+        return flag(run, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(typed_values, "flag_replaced", counting)
+    _sync(workspace)  # first sync: writes the owned columns, records them
+    _sync(workspace)  # the file is at the time qep-sync's write left: nothing to compare
+    assert compared == [SOURCE]
+    book = openpyxl.load_workbook(workspace / SOURCE)
+    header = [c.value for c in book[PLAN][1]]
+    book[PLAN].cell(2, header.index("Statut") + 1, "Terminée (vu avec chef)")
+    book.save(workspace / SOURCE)
+    run = _sync(workspace)
+    assert compared == [SOURCE, SOURCE]
+    assert [f.message for f in run.check.report.findings if "valeur saisie" in f.message]
