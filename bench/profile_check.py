@@ -27,13 +27,15 @@ OUT = Path(__file__).resolve().parent / "out"
 STAGES = [
     ("read workbooks (xlsx backend)", "xlsx.py", "read_workbook"),
     ("  sheet scans before reading (scan_sheet)", "sheetscan.py", "scan_sheet"),
+    ("    quick pass, plain sheets (_quick_scan)", "sheetscan.py", "_quick_scan"),
+    ("    full streaming pass (_full_scan)", "sheetscan.py", "_full_scan"),
     (
         "  python-calamine to_python",
         "~",
         "<method 'to_python' of 'builtins.CalamineSheet' objects>",
     ),
-    ("  percent cells, every sheet (_percent_of)", "xlsx.py", "_percent_of"),
     ("  zip safety checks (open_package)", "ooxml.py", "open_package"),
+    ("percent cells, on ask (styled_cells_in)", "ooxml.py", "styled_cells_in"),
     ("recognise trackers", "detect.py", "recognise"),
     ("layout (header, data rows)", "detect.py", "layout"),
     ("validate_sheet", "validate.py", "validate_sheet"),

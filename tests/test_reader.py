@@ -601,3 +601,19 @@ def test_percent_and_plain_number_above_1_mix_in_indicateurs_is_a_warning(tmp_pa
     (finding,) = findings(check_sheets(tmp_path, {"Indicateurs": rows}))
     assert (finding.cell, finding.severity) == ("D2", Severity.WARNING)
     assert "même unité" in finding.message
+
+
+def test_percent_cells_of_a_part_too_big_to_keep_are_read_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sheet part above the quick pass's size is streamed, not held: its percent cells are
+    found while the snapshot is open, and say the same."""
+    from qep_sync.backends import sheetscan
+
+    rows = [PLAN_HEADER, plan_row("A1", avancement=Percent(1.5)), plan_row("A2", avancement=1.5)]
+    monkeypatch.setattr(sheetscan, "QUICK_SCAN_BYTES", 0)
+    run = check_sheets(tmp_path, {"Plan d'actions": rows})
+    (finding,) = findings(run)
+    assert finding.message == "Avancement : 150 % hors de l'intervalle 0 % – 100 %"
+    (table,) = run.tables("plan_actions")
+    assert table.value(3, "avancement") == pytest.approx(0.015)

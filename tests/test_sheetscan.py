@@ -629,3 +629,91 @@ def test_what_the_quick_pass_cannot_prove_goes_to_the_full_one(tmp_path: Path) -
         rewrite_parts(path, {part: changed}, {})
         with zipfile.ZipFile(path) as zf:
             assert sheetscan._quick_scan(zf, part) is None, why
+
+
+def _quick_and_full(path: Path) -> tuple[sheetscan.SheetExtent | None, Any]:
+    """The quick pass's verdict on a sheet, and the full pass's (its extent, or its refusal)."""
+    with zipfile.ZipFile(path) as zf:
+        quick = sheetscan._quick_scan(zf, SHEET)
+        try:
+            full: Any = sheetscan._full_scan(zf, SHEET)
+        except PackageError as exc:
+            full = exc
+    return quick, full
+
+
+@pytest.mark.parametrize(
+    ("why", "rows"),
+    [
+        ("a tab before a far cell's reference", '<row r="1"><c\tr="XFD1048576"><v>1</v></c></row>'),
+        ("an error type in single quotes", "<row r=\"1\"><c r=\"A1\" t='e'><v>1</v></c></row>"),
+        ("a type written with spaces", '<row r="1"><c r="A1" t = "b"><v>7</v></c></row>'),
+        ("a type after a tab", '<row r="1"><c r="A1"\tt="e"><v>1</v></c></row>'),
+        ("a string index after a line break", '<row r="1"><c r="A1" t="s">\n<v>99</v></c></row>'),
+        ("a string index after a formula", '<row r="1"><c r="A1" t="s"><f>B1</f><v>99</v></c></row>'),
+        ("a boolean after a line break", '<row r="1"><c r="A1" t="b">\n<v>7</v></c></row>'),
+        ("a value tag with an attribute", '<row r="1"><c r="A1" t="n"><v a="1">x</v></c></row>'),
+        ("a row number after a tab", '<row\tr="0"><c r="A1"><v>1</v></c></row>'),
+        ("a row past the last one", '<row r="1048577"><c r="A1"><v>1</v></c></row>'),
+        ("a cell on row 0", '<row r="1"><c r="A0"><v>1</v></c></row>'),
+        ("a style-only cell past column XFD", '<row r="1"><c r="XFE1" s="1"/></row>'),
+    ],
+)  # fmt: skip
+def test_the_quick_pass_leaves_to_the_full_one_what_only_the_full_one_sees(
+    tmp_path: Path, why: str, rows: str
+) -> None:
+    """Each of these the full pass refuses, flags or finds far: never the quick one's to say."""
+    quick, full = _quick_and_full(with_sheet(tmp_path, sheet_xml(rows)))
+    assert quick is None, why
+    assert isinstance(full, PackageError) or not full.calamine_safe or full.rectangle > 1, why
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        '<row r="1"><c r="A1"><v>1</v></c><x:y xmlns:x="u"/></row>',  # a prefixed element
+        '<row r="1"><c r="A1"><v>1</v></c><Cell/></row>',  # a name outside SHEET_DATA_TAGS
+        '<row r="1"><c r="A1"><v>1</v></c><colour/></row>',  # close to a known one
+    ],
+)
+def test_a_tag_outside_the_cells_elements_takes_the_full_pass(tmp_path: Path, rows: str) -> None:
+    path = with_sheet(tmp_path, sheet_xml(rows))
+    quick, full = _quick_and_full(path)
+    assert quick is None
+    assert scan(path) == full
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="C2" s="1"/></row>',  # a style-only cell
+        '<row r="3"><c r="Z99" s="1"/><c r="Z99"><v>1</v></c></row>',  # the same cell, valued
+        '<row r="0007"><c r="B007"><v>2</v></c><c r="AB7"><v>1</v></c></row>',  # leading zeros
+        '<row r="1"><c r="A1" t="b"><v>1</v></c><c r="B1" t="s"><v>00</v></c></row>',
+        '<row r="2" spans="1:2"><c r="A2"><f>1+1</f><v>2</v></c><c r="B2"><f>A2</f></c></row>',
+    ],
+)
+def test_the_quick_pass_agrees_with_the_full_one_on_plain_variants(
+    tmp_path: Path, rows: str
+) -> None:
+    quick, full = _quick_and_full(with_sheet(tmp_path, sheet_xml(rows)))
+    assert quick is not None
+    assert (quick.rows, quick.columns, quick.calamine_safe) == (
+        full.rows,
+        full.columns,
+        full.calamine_safe,
+    )
+
+
+def test_percent_cells_are_found_by_their_style_alone(tmp_path: Path) -> None:
+    rows = (
+        '<row r="2"><c r="B2" s="01"><v>0.5</v></c><c r="C2" s="10"><v>1</v></c>'
+        '<c r="D2" s="1" t="n"><v>1</v></c><c s="1" r="E2"><v>1</v></c></row>'
+    )
+    path = with_sheet(tmp_path, sheet_xml(rows))
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read(SHEET)
+        assert ooxml.styled_cells(zf, SHEET, frozenset({1})) == {(2, 1), (2, 3), (2, 4)}
+    assert ooxml.mentions_styles(xml, frozenset({1, 10}))
+    assert not ooxml.mentions_styles(xml, frozenset({2}))
+    assert ooxml.styled_cells_in(xml, frozenset({10})) == {(2, 2)}

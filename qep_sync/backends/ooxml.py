@@ -17,6 +17,7 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
@@ -330,17 +331,49 @@ def date_styles(zf: zipfile.ZipFile) -> frozenset[int]:
     return frozenset(i for i, kind in enumerate(style_kinds(zf)) if kind == "date")
 
 
-_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\b([^>]*)>")  # any namespace prefix
 _ATTR_R = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _ATTR_S = re.compile(rb'\bs="(\d+)"')
+
+
+def _style_value(styles: frozenset[int]) -> bytes:
+    """An ``s=`` attribute naming one of ``styles``, leading zeros allowed (as int() reads it)."""
+    return b's="0*(?:' + "|".join(str(i) for i in sorted(styles)).encode() + b')"'
+
+
+@cache
+def _styled_tag(styles: frozenset[int]) -> re.Pattern[bytes]:
+    """The cell tags (any namespace prefix) holding an ``s=`` that names one of ``styles``:
+    the other tags are skipped in C."""
+    return re.compile(
+        rb"<(?:[A-Za-z_][\w.-]*:)?c\b(?=[^>]*\b" + _style_value(styles) + rb")([^>]*)>"
+    )
+
+
+@cache
+def _style_mention(styles: frozenset[int]) -> re.Pattern[bytes]:
+    return re.compile(_style_value(styles))
+
+
+def mentions_styles(xml: bytes, styles: frozenset[int]) -> bool:
+    """Whether a sheet's XML may hold cells of ``styles`` (False: ``styled_cells_in`` finds
+    none), tested in C: what may need them later is kept only for such sheets."""
+    return bool(styles) and _style_mention(styles).search(xml) is not None
 
 
 def styled_cells(zf: zipfile.ZipFile, part: str, styles: frozenset[int]) -> set[tuple[int, int]]:
     """(row, 0-based column) of the cells of a sheet whose style is one of ``styles``."""
     if not styles:
         return set()
+    return styled_cells_in(zf.read(part), styles)
+
+
+def styled_cells_in(xml: bytes, styles: frozenset[int]) -> set[tuple[int, int]]:
+    """``styled_cells`` of a sheet part's XML. Only the tags naming one of ``styles`` reach
+    Python; each is read as every cell tag would be (its first ``s=`` decides)."""
+    if not styles:
+        return set()
     found = set()
-    for m in _CELL_TAG.finditer(zf.read(part)):
+    for m in _styled_tag(styles).finditer(xml):
         attrs = m.group(1)
         s = _ATTR_S.search(attrs)
         if s is None or int(s.group(1)) not in styles:

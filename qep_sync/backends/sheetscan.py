@@ -23,8 +23,11 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from xml.parsers import expat
+
+import numpy as np
 
 from qep_sync import files
 from qep_sync.backends.ooxml import (
@@ -819,6 +822,12 @@ def _not_utf8(zf: zipfile.ZipFile, part: str | None) -> bool:
             head = fh.read(256)
     except (KeyError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError):
         return False  # the streaming pass reports it in its own words
+    return _head_not_utf8(head)
+
+
+def _head_not_utf8(data: bytes) -> bool:
+    """Whether a part whose bytes begin with ``data`` is in an encoding other than UTF-8."""
+    head = data[:256]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:2] in (b"<\x00", b"\x00<"):
         return True
     declared = _DECLARED_ENCODING.match(head.removeprefix(b"\xef\xbb\xbf"))
@@ -840,51 +849,91 @@ def _workbook_styles(zf: zipfile.ZipFile) -> tuple[tuple[str, ...], bool]:
     return _STYLE_CACHE[zf]
 
 
-def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetExtent:
+def scan_sheet(zf: zipfile.ZipFile, part: str, xml: bytes | None = None) -> SheetExtent:
     """The real extent of a worksheet part, streaming; PackageError (French) when it is bad.
 
     Counts the cells calamine would place (a value, a formula's cached value); a formula
     without a cached value also extends the extent, so the rectangle is never under-counted.
     The shared strings are read (and kept on ``zf``) to check the references to them.
     A plain sheet, as spreadsheet applications write them, is proved safe by the C parts of
-    the standard library (``_quick_scan``, about twice as fast); any other takes the full pass.
+    the standard library (``_quick_scan``, several times faster); any other takes the full
+    pass. ``xml``: the part's bytes when the caller has read them (``part_bytes``).
     """
-    quick = _quick_scan(zf, part)
+    quick = _quick_scan(zf, part, xml)
     return quick if quick is not None else _full_scan(zf, part)
 
 
 # A plain sheet: UTF-8, no DTD, well-formed (expat, in C, with no handler), only the
-# elements of cells and rich text inside <sheetData>, every cell with its reference first
-# (as Excel, LibreOffice and the usual libraries write it), every value a plain number
-# (a number, a shared-string index in range, a boolean 0/1) small enough for any date, no
-# formula string or error result. Its extent and count are the full pass's.
+# elements of cells and rich text inside <sheetData>, every cell and row with its reference
+# first (as Excel, LibreOffice and the usual libraries write it), every type attribute
+# written plainly, every value a plain number (a number, a shared-string index in range, a
+# boolean 0/1) small enough for any date, no formula string or error result. Its extent is
+# the full pass's. Each test is one search for what breaks it, in C, not a list per cell.
 QUICK_SCAN_BYTES = 16 << 20
 SHEET_DATA_TAGS = frozenset(
     b"row c v f is t r rPr rPh phoneticPr b i u strike sz color rFont family charset scheme "
     b"vertAlign outline shadow condense extend".split()
 )
-_TAG = re.compile(rb"<([A-Za-z_][\w.-]*)")
-_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
-_CELL_LETTERS = re.compile(rb'<c r="([A-Z]{1,3})[0-9]{1,7}"')
-_CELL_NUMBERS = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
-_EMPTY_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*/>')  # a style, no value
-_ROW_NUMBER = re.compile(rb'<row r="([^"]*)"')
-_CELL_TYPE = re.compile(rb' t="([^"]*)"')
-_NOT_PLAIN = re.compile(rb"<v>(?!-?[0-9]{1,9}(?:\.[0-9]+)?(?:[eE]-[0-9]{1,3})?</v>)")
-_BOOLEAN = re.compile(rb' t="b"[^>]*><v>([^<]*)<')
-_STRING_INDEX = re.compile(rb' t="s"[^>]*><v>([0-9]+)<')
-PLAIN_TYPES = frozenset({b"s", b"n", b"b", b"inlineStr"})
 
 
-def _quick_scan(zf: zipfile.ZipFile, part: str) -> SheetExtent | None:
-    """The extent of a plain sheet, or None when the full streaming pass must decide."""
+def _at_least(n: int) -> bytes:
+    """A pattern for the decimal numbers of no leading zero that are ``n`` (≥ 1) or more."""
+    digits = str(n)
+    more = [f"[1-9][0-9]{{{len(digits)},}}", digits]
+    for i, digit in enumerate(digits):
+        if digit != "9":
+            more.append(f"{digits[:i]}[{int(digit) + 1}-9][0-9]{{{len(digits) - i - 1}}}")
+    return "|".join(more).encode()
+
+
+# What may follow a « < » of a plain <sheetData>, the usual ones first (each is tried in turn).
+_USUAL_FIRST = sorted(SHEET_DATA_TAGS, key=lambda name: (name not in (b"c", b"v", b"row"), name))
+_FOREIGN = rb"(?=[A-Za-z_])(?!(?:" + b"|".join(_USUAL_FIRST) + rb")(?![\w.-]))"
+_UNREFERENCED_CELL = rb"c(?=[\s/>])"  # what is left of a cell once a plain start is skipped
+_ODD_ROW = (
+    rb'row(?=[\s/>])(?! r="0*[1-9][0-9]{0,6}")|row r="0*(?:' + _at_least(MAX_ROWS + 1) + b')"'
+)
+_ODD_VALUE_TAG = rb"v(?=[\s/])"
+_NOT_PLAIN = rb"v>(?!-?[0-9]{1,9}(?:\.[0-9]+)?(?:[eE]-[0-9]{1,3})?</v>)"
+# A tag outside SHEET_DATA_TAGS, a cell or row not referenced first (or beyond the last row),
+# a <v> with attributes or holding what is not a plain number, in one search: the usual
+# starts (a closing tag, a referenced cell, a whole number) are skipped at once.
+_ODD_TAG = re.compile(
+    rb'<(?!/|c r="[A-Z]{1,3}[0-9]{1,7}"|v>[0-9]{1,9}</v>)(?:'
+    + b"|".join((_UNREFERENCED_CELL, _NOT_PLAIN, _ODD_VALUE_TAG, _ODD_ROW, _FOREIGN))
+    + b")"
+)
+# Patterns begin with a literal and look behind after it: the literal is searched fast.
+_ODD_TYPE = re.compile(rb't(?<=\st)(?!="(?:s|n|b|inlineStr)")\s*=')
+_ODD_BOOLEAN = re.compile(rb't="b"(?<=\st="b")[^>]*>(?!<v>[01]<)')
+_SHARED_CELL = re.compile(rb't="s"(?<=\st="s")')
+
+
+@cache
+def _odd_shared_index(count: int) -> re.Pattern[bytes]:
+    """A shared-string cell whose value is not at once an index below ``count`` (≥ 1)."""
+    return re.compile(
+        rb't="s"(?<=\st="s")[^>]*>(?:(?!<v>[0-9]+<)|<v>0*(?:' + _at_least(count) + rb")<)"
+    )
+
+
+def part_bytes(zf: zipfile.ZipFile, part: str) -> bytes | None:
+    """A worksheet part's bytes for the quick pass, or None when it is too big to hold whole
+    or does not read (the full pass, streaming, says what is wrong, in French)."""
     try:
         if zf.getinfo(part).file_size > QUICK_SCAN_BYTES:
             return None
-        data = zf.read(part)  # the CRC is checked here
+        return zf.read(part)  # the CRC is checked here
     except (KeyError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError):
-        return None  # the full pass says what is wrong, in French
-    if b"<!" in data or _not_utf8(zf, part) or _not_utf8(zf, _shared_strings_part(zf)):
+        return None
+
+
+def _quick_scan(zf: zipfile.ZipFile, part: str, xml: bytes | None = None) -> SheetExtent | None:
+    """The extent of a plain sheet, or None when the full streaming pass must decide."""
+    data = part_bytes(zf, part) if xml is None else xml
+    if data is None or b"<!" in data or _head_not_utf8(data):
+        return None
+    if _not_utf8(zf, _shared_strings_part(zf)):
         return None
     try:
         expat.ParserCreate().Parse(data, True)
@@ -894,44 +943,72 @@ def _quick_scan(zf: zipfile.ZipFile, part: str) -> SheetExtent | None:
     if start < 0 or end < start:
         return None  # an empty <sheetData/>, a prefixed one: the full pass
     cells = data[start + len(b"<sheetData>") : end]
-    if not set(_TAG.findall(cells)) <= SHEET_DATA_TAGS:
+    if not (_plain_cells(cells) and _strings_in_range(zf, cells)):
         return None
-    letters = _CELL_LETTERS.findall(cells)
-    if len(letters) != cells.count(b"<c ") + cells.count(b"<c>") + cells.count(b"<c/"):
+    return _quick_extent(cells)
+
+
+def _plain_cells(cells: bytes) -> bool:
+    """Only the elements of cells and rich text, every cell and row referenced first, plain
+    types, plain numbers, booleans 0 or 1."""
+    return not (_ODD_TAG.search(cells) or _ODD_TYPE.search(cells) or _ODD_BOOLEAN.search(cells))
+
+
+def _strings_in_range(zf: zipfile.ZipFile, cells: bytes) -> bool:
+    """Every shared-string cell holds an index of one of the workbook's shared strings."""
+    if _SHARED_CELL.search(cells) is None:
+        return True
+    count = _quick_shared_count(zf)
+    if count is None:
+        count = len(shared_strings(zf))
+    return count > 0 and _odd_shared_index(count).search(cells) is None
+
+
+def _quick_extent(cells: bytes) -> SheetExtent | None:
+    """The extent of a plain sheet's cells: the cells with a value or a formula (a cell with
+    only a style, self-closed, places nothing); None for a reference beyond Excel's limits
+    or on row 0, which the full pass refuses in its words."""
+    rows, columns, placed = _cell_references(cells)
+    if rows.size and (rows.min() < 1 or rows.max() > MAX_ROWS or columns.max() > MAX_COLUMNS):
         return None
-    numbers = _ROW_NUMBER.findall(cells)
-    if len(numbers) != cells.count(b"<row ") + cells.count(b"<row>") + cells.count(b"<row/"):
-        return None
-    if not all(n.isdigit() and 1 <= int(n) <= MAX_ROWS for n in numbers):
-        return None
-    if not set(_CELL_TYPE.findall(cells)) <= PLAIN_TYPES or _NOT_PLAIN.search(cells):
-        return None
-    if not set(_BOOLEAN.findall(cells)) <= {b"0", b"1"}:
-        return None
-    indexes = _STRING_INDEX.findall(cells)
-    if indexes:
-        count = _quick_shared_count(zf)
-        if count is None:
-            count = len(shared_strings(zf))
-        if max(map(int, indexes)) >= count:
-            return None
-    empty = _EMPTY_CELL_REF.findall(cells)  # a style, no value: calamine places nothing
-    if empty:
-        placed = set(_CELL_REF.findall(cells)) - set(empty)
-        used_letters, used_numbers = {c for c, _ in placed}, {r for _, r in placed}
-    else:  # the usual case: no tuple per cell, only the distinct letters and numbers
-        used_letters, used_numbers = set(letters), set(_CELL_NUMBERS.findall(cells))
-    columns = 0
-    for column in used_letters:
-        col = _column_of(column.decode())
-        if col is None:
-            return None
-        columns = max(columns, col + 1)
-    rows = max(map(int, used_numbers), default=0)
-    if rows > MAX_ROWS:
-        return None
+    last_row = int(rows[placed].max(initial=0))
+    last_column = int(columns[placed].max(initial=0))
     values = cells.count(b"<v>") + cells.count(b"<is>") - cells.count(b"<v></v>")
-    return SheetExtent(rows, columns if rows else 0, values)
+    return SheetExtent(last_row, last_column if last_row else 0, values)
+
+
+_A, _ZERO = ord("A"), ord("0")
+
+
+def _cell_references(cells: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, 1-based column, not self-closed) of every cell of a plain sheet's <sheetData>,
+    computed in arrays, not per cell: there every cell tag opens with ``<c r="A1"`` (1 to 3
+    letters, 1 to 7 digits), which _ODD_TAG proved."""
+    buf = np.frombuffer(cells, dtype=np.uint8)  # no copy; every read stays inside a ref
+    starts = buf[:-2] == ord("<")
+    starts &= buf[1:-1] == ord("c")
+    starts &= buf[2:] == ord(" ")
+    tags = np.flatnonzero(starts)
+    at = tags + len(b'<c r="')
+    columns = np.zeros(tags.size, dtype=np.int64)
+    letters = np.ones(tags.size, dtype=bool)
+    for _ in range(3):
+        letter = buf[at].astype(np.int64) - _A
+        letters &= (letter >= 0) & (letter < 26)
+        columns = np.where(letters, columns * 26 + letter + 1, columns)
+        at = at + letters
+    rows = np.zeros(tags.size, dtype=np.int64)
+    digits = np.ones(tags.size, dtype=bool)
+    for _ in range(7):
+        digit = buf[at].astype(np.int64) - _ZERO
+        digits &= (digit >= 0) & (digit < 10)
+        rows = np.where(digits, rows * 10 + digit, rows)
+        at = at + digits
+    if b"/>" not in cells:
+        return rows, columns, np.ones(tags.size, dtype=bool)
+    closes = np.flatnonzero(buf == ord(">"))
+    ends = closes[np.searchsorted(closes, tags)]  # the > that ends each tag
+    return rows, columns, buf[ends - 1] != ord("/")
 
 
 def _full_scan(zf: zipfile.ZipFile, part: str) -> SheetExtent:

@@ -37,12 +37,19 @@ from qep_sync.backends.ooxml import (
     SheetPart,
     date_styles,
     is_date1904,
+    mentions_styles,
     open_package,
     percent_styles,
     sheet_parts,
     styled_cells,
+    styled_cells_in,
 )
-from qep_sync.backends.sheetscan import read_sheet_rows, scan_shared_strings, scan_sheet
+from qep_sync.backends.sheetscan import (
+    part_bytes,
+    read_sheet_rows,
+    scan_shared_strings,
+    scan_sheet,
+)
 from qep_sync.backends.snapshot import SnapshotFile, take_snapshot
 from qep_sync.backends.xlsx_write import write_back
 from qep_sync.core.contract import SheetData, SheetPatch
@@ -57,6 +64,26 @@ _ADVICE = "restaurez une version précédente ou réenregistrez-le depuis Excel"
 
 
 @dataclass
+class _PercentCells:
+    """The percent-formatted cells of a workbook's sheets (by title), from its snapshot.
+
+    Computed on first ask from the XML kept (``pending``) of the sheets that may hold some,
+    which is released then; at reading (``computed``) for a part too big to keep whole. The
+    other sheets hold none and keep nothing.
+    """
+
+    styles: frozenset[int] = frozenset()
+    computed: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
+    pending: dict[str, bytes] = field(default_factory=dict)
+
+    def of(self, title: str) -> set[tuple[int, int]]:
+        xml = self.pending.pop(title, None)
+        if xml is not None:
+            self.computed[title] = styled_cells_in(xml, self.styles)
+        return self.computed.get(title, set())
+
+
+@dataclass
 class WorkbookData:
     """What was read from one workbook: its sheets, and the stamp of the snapshot read."""
 
@@ -65,8 +92,7 @@ class WorkbookData:
     mtime_ns: int
     size: int
     date1904: bool = False  # Mac Excel's date system: dates count from 1904-01-01
-    # The percent-formatted cells of each sheet (by title), computed from the snapshot.
-    _percent: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
+    _percent: _PercentCells = field(default_factory=_PercentCells)
 
     def last_change(self) -> dt.datetime:
         return files.from_mtime(self.mtime_ns)
@@ -77,7 +103,7 @@ class WorkbookData:
 
     def percent_cells(self, sheet: SheetData) -> set[tuple[int, int]]:
         """(row, column) of the cells shown as percentages in ``sheet``, as read."""
-        return self._percent.get(sheet.title, set())
+        return self._percent.of(sheet.title)
 
 
 def read_workbook(path: Path, label: str | None = None) -> WorkbookData:
@@ -109,9 +135,7 @@ def _package(data: bytes, label: str) -> Iterator[zipfile.ZipFile]:
 _CALAMINE, _STREAM = "calamine", "stream"
 
 
-def _read_snapshot(
-    data: bytes, label: str
-) -> tuple[list[SheetData], dict[str, set[tuple[int, int]]], bool]:
+def _read_snapshot(data: bytes, label: str) -> tuple[list[SheetData], _PercentCells, bool]:
     """The sheets, percent cells and date system of a workbook's bytes."""
     with _package(data, label) as zf:
         try:
@@ -121,33 +145,55 @@ def _read_snapshot(
             scan_shared_strings(zf)  # calamine reserves memory for the count it declares
         except PackageError as exc:
             raise SourceError(label, str(exc)) from None
-        parts, readers = _plan_reading(zf, located, label)
-        sheets = _read_sheets(zf, data, parts, readers, date1904, label)
-        percent = {s.title: _percent_of(zf, s, styles, label) for s in sheets if s.part and styles}
+        plan = _plan_reading(zf, located, styles, label)
+        sheets = _read_sheets(zf, data, plan.parts, plan.readers, date1904, label)
+        percent = _PercentCells(styles)
+        for sheet in sheets:
+            if sheet.title not in plan.styled:
+                continue  # no cell of a percent style: nothing kept
+            xml = plan.styled[sheet.title]
+            if xml is None:
+                percent.computed[sheet.title] = _percent_of(zf, sheet, styles, label)
+            else:
+                percent.pending[sheet.title] = xml
     return sheets, percent, date1904
 
 
+@dataclass
+class _Plan:
+    """How a workbook's sheets are read: the part of each title, the reader each needs, and
+    the XML of the sheets that may hold percent-formatted cells (None: a part too big to
+    keep whole, read again at once; absent: a sheet that holds none)."""
+
+    parts: dict[str, SheetPart] = field(default_factory=dict)
+    readers: dict[str, str] = field(default_factory=dict)
+    styled: dict[str, bytes | None] = field(default_factory=dict)
+
+
 def _plan_reading(
-    zf: zipfile.ZipFile, located: list[SheetPart], label: str
-) -> tuple[dict[str, SheetPart], dict[str, str]]:
-    """The part of each sheet title and the reader each title needs.
+    zf: zipfile.ZipFile, located: list[SheetPart], styles: frozenset[int], label: str
+) -> _Plan:
+    """The part of each sheet title, the reader each title needs, the XML it may need again.
 
     A title listed twice (never written by Excel; a hostile file may) is streamed: which
     of its parts calamine would pick is not ours to guess, and it is never left unscanned.
+    Each part is inflated once, for its scan and for its percent cells.
     """
-    parts: dict[str, SheetPart] = {}
-    readers: dict[str, str] = {}
+    plan = _Plan()
     for part in located:
-        reader = _reader_for(zf, part, label)
-        if part.title in parts:
+        xml = part_bytes(zf, part.part)
+        reader = _reader_for(zf, part, xml, label)
+        if part.title in plan.parts:
             reader = _STREAM
-        parts.setdefault(part.title, part)
-        if readers.get(part.title) != _STREAM:
-            readers[part.title] = reader
-    return parts, readers
+        elif styles and (xml is None or mentions_styles(xml, styles)):
+            plan.styled[part.title] = xml
+        plan.parts.setdefault(part.title, part)
+        if plan.readers.get(part.title) != _STREAM:
+            plan.readers[part.title] = reader
+    return plan
 
 
-def _reader_for(zf: zipfile.ZipFile, part: SheetPart, label: str) -> str:
+def _reader_for(zf: zipfile.ZipFile, part: SheetPart, xml: bytes | None, label: str) -> str:
     """Which reader may read a sheet: calamine, or the streaming reader when calamine would
     allocate a huge rectangle (one far cell), misread the part or panic on it.
 
@@ -155,7 +201,7 @@ def _reader_for(zf: zipfile.ZipFile, part: SheetPart, label: str) -> str:
     time, not when a sync writes the file.
     """
     try:
-        extent = scan_sheet(zf, part.part)
+        extent = scan_sheet(zf, part.part, xml)
     except PackageError as exc:
         raise _sheet_error(label, part.title, str(exc)) from None
     if extent.rectangle > MAX_CELLS or not extent.calamine_safe:

@@ -223,22 +223,28 @@ def _blank(value: Any) -> bool:
 
 
 def _holds_data(cells: list[Any], cols: list[int]) -> bool:
-    """Whether a row has a value in one of the tracker's columns (most rows: the first)."""
+    """Whether a row has a value in one of the tracker's columns (most rows: a text in the
+    first, tested without a call)."""
+    width = len(cells)
     for col in cols:
-        if col < len(cells):
+        if col < width:
             value = cells[col]
-            if value is not None and value != "" and not is_empty(value):
+            if type(value) is str:
+                if value.strip():  # is_empty of a text
+                    return True
+            elif value is not None and not is_empty(value):
                 return True
     return False
 
 
 def _data_rows(ts: TrackerSheet) -> tuple[list[tuple[int, list[Any]]], list[int]]:
     cols = list(ts.columns.values())
-    rows: list[tuple[int, list[Any]]] = []
-    for i in range(ts.header_row, len(ts.sheet.rows)):
-        cells = ts.sheet.rows[i]
-        if cells and _holds_data(cells, cols):
-            rows.append((i + 1, cells))
+    sheet_rows = ts.sheet.rows
+    rows = [
+        (i + 1, cells)
+        for i, cells in enumerate(sheet_rows[ts.header_row :], ts.header_row)
+        if cells and _holds_data(cells, cols)
+    ]
     # Total rows at the bottom: first non-empty cell starts with « Total ».
     totals: list[int] = []
     while rows:

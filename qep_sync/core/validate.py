@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
+from itertools import repeat
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -166,6 +167,8 @@ class _Refused:
 # is not: True == 1 == 1.0 and -0.0 == 0.0, yet they parse apart), and they are the cells
 # that cost most to parse (texts: cleaning, folding, date patterns) and repeat most.
 _CACHED = (str, dt.date, dt.datetime)
+_SPECIAL = (_Refused, Measure)  # outcomes that are not plain values
+_UNSEEN = object()  # a cell whose outcome is not known yet
 
 
 def _outcome(parse: Parser, raw: Any, percent: bool) -> Any:
@@ -173,6 +176,53 @@ def _outcome(parse: Parser, raw: Any, percent: bool) -> Any:
         return parse(raw, percent)
     except Unreadable as exc:
         return _Refused(str(exc))
+
+
+def _column_raws(cells: list[list[Any]], col: int) -> list[Any]:
+    try:
+        return list(map(itemgetter(col), cells))
+    except IndexError:  # ragged rows (streamed, Google Sheets): a short row lacks the cell
+        return [row[col] if col < len(row) else None for row in cells]
+
+
+def _distinct_outcomes(parse: Parser, raws: list[Any]) -> tuple[dict[Any, Any], bool]:
+    """The outcome of each distinct text or date of a column (None: empty), parsed once, and
+    whether some outcome is not a plain value.
+
+    The column is deduplicated in C (``dict.fromkeys``); only texts and dates are taken
+    from it: equality merges True, 1 and 1.0, which parse apart, but never a text or a date
+    with anything else."""
+    outcomes: dict[Any, Any] = {None: None, "": None}
+    special = False
+    for raw in dict.fromkeys(raws):
+        if type(raw) in _CACHED and raw not in outcomes:
+            value = outcomes[raw] = _outcome(parse, raw, False)
+            special = special or type(value) in _SPECIAL
+    return outcomes, special
+
+
+def _parse_unseen(parse: Parser, raws: list[Any], values: list[Any]) -> bool:
+    """Fill the cells left ``_UNSEEN`` (numbers, booleans, times), found in C; a number is
+    parsed once per value (a float parses as its value does; 0.0 and -0.0 apart). Whether
+    some outcome is not a plain value."""
+    numbers: dict[float, Any] = {}
+    special = False
+    try:
+        i = values.index(_UNSEEN)
+        while True:
+            raw = raws[i]
+            if type(raw) is float and raw:
+                value = numbers.get(raw, _UNSEEN)
+                if value is _UNSEEN:
+                    value = numbers[raw] = _outcome(parse, raw, False)
+            else:
+                value = _outcome(parse, raw, False)
+            values[i] = value
+            special = special or type(value) in _SPECIAL
+            i = values.index(_UNSEEN, i + 1)
+    except ValueError:  # no cell left
+        pass
+    return special
 
 
 def _parsed_column(
@@ -185,32 +235,22 @@ def _parsed_column(
 ) -> list[Any]:
     """The typed values of one field, row by row; an unreadable cell is an error finding.
 
-    Each distinct text or date is parsed once, in one pass over the column (a column
+    Each distinct text or date is parsed once and the column looked up in C (a column
     repeats its values: the same canal, service, agent or day on thousands of rows); only
     when some outcome is not a plain value (a refusal, a Measure) are the cells visited again.
     """
     parse = parser_for(f)
     rows = table.sheet.rows
-    try:
-        raws = list(map(itemgetter(col), cells))
-    except IndexError:  # ragged rows (streamed, Google Sheets): a short row lacks the cell
-        raws = [row[col] if col < len(row) else None for row in cells]
-    seen: dict[Any, Any] = {None: None, "": None}  # raw value -> its outcome (None: empty)
-    special = False  # some outcome is a refusal or a Measure
-
-    def fresh(raw: Any, percent: bool = False) -> Any:
-        nonlocal special
-        value = _outcome(parse, raw, percent)
-        if type(raw) in _CACHED and not percent:
-            seen[raw] = value
-        special = special or type(value) in (_Refused, Measure)
-        return value
-
-    values = [seen[raw] if raw in seen else fresh(raw) for raw in raws]
+    raws = _column_raws(cells, col)
+    outcomes, special = _distinct_outcomes(parse, raws)
+    values = list(map(outcomes.get, raws, repeat(_UNSEEN)))
+    if _UNSEEN in values:
+        special = _parse_unseen(parse, raws, values) or special
     if f.format in PERCENT_FORMATS and percent_cells:
         for i, (row, _) in enumerate(rows):
             if (row, col) in percent_cells and raws[i] is not None and raws[i] != "":
-                values[i] = fresh(raws[i], percent=True)
+                values[i] = _outcome(parse, raws[i], True)
+                special = special or type(values[i]) in _SPECIAL
     if special:
         for i, value in enumerate(values):
             if type(value) is _Refused:
@@ -306,8 +346,8 @@ def schema_failures(
     found: list[tuple[str, str, int | None]] = []
     cellless: list[tuple[str, str, int | None]] = []  # failures of no cell, listed last
     for name, column in schema.columns.items():
-        if name not in columns:
-            continue  # the fields are optional columns (required=False)
+        if name not in columns or not (column.checks or column.unique or not column.nullable):
+            continue  # absent (the fields are optional columns), or nothing to check
         series = pd.Series(columns[name], index=index, dtype=object, name=name)
         missing = series.isna()
         gaps = bool(missing.any())
