@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 from xml.parsers import expat
 
+import numpy as np
+
 from qep_sync.backends.sheetxml import (
     M,
     Patched,
@@ -49,7 +51,7 @@ _DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding=["'](
 _ODD_TAG = re.compile(rb"""="[^"]*>|='""")
 _ROW = re.compile(rb'<row r="([1-9][0-9]{0,6})"([^>]*?)(?:/>|>(.*?)</row>)', re.S)
 _CELL = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
-_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"')
+_EMPTY_ROWS = re.compile(rb'(?:<row r="[1-9][0-9]{0,6}"[^>]*?(?:/>|></row>))*')
 _ATTRS = re.compile(rb'(?:\s+[\w:.-]+="[^"]*")*\s*')
 _ATTR = re.compile(rb'\s+([\w:.-]+)="([^"]*)"')
 _VALUE_ONLY = re.compile(rb"(?:<v>[^<]*</v>|<v/>|<is>.*?</is>)?", re.S)  # what a write replaces
@@ -76,7 +78,9 @@ def _splice(xml: bytes, patch: SheetPatch, styles: StyleIds, date1904: bool) -> 
     check_namespace(skeleton, patch.part, f"onglet « {patch.title} »")
     if skeleton.find(M + "sheetData") is None:
         raise NotPlain
-    rows = list(_rows(xml[start + len(_OPEN) : end]))
+    body = xml[start + len(_OPEN) : end]
+    rows = list(_rows(body))
+    _check_cells(body, rows)
     layout = patch.layout
     writer = _Writer(styles, date1904, frozenset(layout.wrapped) if layout else frozenset())
     body, corner, header_cells = _patched_rows(rows, patch, _Encoder(writer))
@@ -129,6 +133,9 @@ class _Row:
     xml: bytes
     attrs: bytes
     content: bytes
+    start: int  # its offset in <sheetData>
+    first: int = -1  # the columns of its first and last cells (-1: no cell)
+    last: int = -1
 
 
 def _rows(body: bytes) -> Iterator[_Row]:
@@ -143,7 +150,7 @@ def _rows(body: bytes) -> Iterator[_Row]:
         if number <= previous:
             raise NotPlain
         previous = number
-        yield _Row(number, m.group(0), m.group(2), m.group(3) or b"")
+        yield _Row(number, m.group(0), m.group(2), m.group(3) or b"", m.start())
     if pos != len(body):
         raise NotPlain
 
@@ -184,24 +191,44 @@ def _column(letters: bytes) -> int:
     return col
 
 
-def _last_column(row: _Row) -> int:
-    """The column of a row's last cell (-1: none), once the row is known plain: only cells,
-    each referenced in this row, columns strictly ascending. The cheap check, in a few C
-    calls, of the rows kept as they are (the tree path would reorder or refuse them, and
-    the two paths must agree) and of those that only gain cells at their end."""
-    content = row.content
-    if not content:
-        return -1
-    if _CELL.sub(b"", content):
+def _check_cells(body: bytes, rows: list[_Row]) -> None:
+    """Every row holds only cells, each referenced in that row, columns strictly ascending;
+    sets each row's first and last column. Checked over the whole of <sheetData> at once,
+    in arrays, not cell by cell (the tree path would reorder or refuse such rows, and the
+    two paths must agree)."""
+    if not rows:
+        return
+    leftover = _CELL.sub(b"", body)  # what is not a cell: only the rows' own tags may remain
+    if _EMPTY_ROWS.fullmatch(leftover) is None or b"<c>" in body or b"<c/" in body:
         raise NotPlain  # an extLst, a cell without its reference first, spaces...
-    number = str(row.num).encode()
-    last = (0, b"")
-    for letters, digits in _CELL_REF.findall(content):
-        key = (len(letters), letters)  # A < Z < AA: the columns' order
-        if digits != number or key <= last:
-            raise NotPlain
-        last = key
-    return _column(last[1])
+    buf = np.frombuffer(body, dtype=np.uint8)
+    tags = np.flatnonzero((buf[:-2] == ord("<")) & (buf[1:-1] == ord("c")) & (buf[2:] == 32))
+    if tags.size == 0:
+        return
+    at = tags + len(b'<c r="')  # every cell tag is « <c r=" »: _CELL removed them all
+    cols = np.zeros(tags.size, dtype=np.int64)
+    for _ in range(3):
+        letter = buf[np.minimum(at, buf.size - 1)].astype(np.int64) - ord("A")
+        is_letter = (letter >= 0) & (letter < 26)
+        cols = np.where(is_letter, cols * 26 + letter + 1, cols)
+        at = at + is_letter
+    nums = np.zeros(tags.size, dtype=np.int64)
+    for _ in range(7):
+        digit = buf[np.minimum(at, buf.size - 1)].astype(np.int64) - ord("0")
+        is_digit = (digit >= 0) & (digit < 10)
+        nums = np.where(is_digit, nums * 10 + digit, nums)
+        at = at + is_digit
+    starts = np.fromiter((row.start for row in rows), dtype=np.int64, count=len(rows))
+    owner = np.searchsorted(starts, tags, side="right") - 1  # the row each cell lies in
+    numbers = np.fromiter((row.num for row in rows), dtype=np.int64, count=len(rows))
+    same = owner[1:] == owner[:-1]
+    if (owner < 0).any() or (nums != numbers[owner]).any() or (cols[1:] <= cols[:-1])[same].any():
+        raise NotPlain
+    firsts = np.flatnonzero(np.concatenate(([True], ~same)))
+    lasts = np.flatnonzero(np.concatenate((~same, [True])))
+    for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
+        row = rows[int(owner[first])]
+        row.first, row.last = int(cols[first]) - 1, int(cols[last]) - 1
 
 
 def _patched_rows(
@@ -225,10 +252,9 @@ def _patched_rows(
             max_row, max_col = _add_new(out, new_rows.pop(0), by_row, headers, patch, enc,
                                         (max_row, max_col))  # fmt: skip
         if row.num not in todo:
-            _last_column(row)
             out.append(row.xml)
             continue
-        if row.num != patch.header_row and min(by_row[row.num]) > _last_column(row):
+        if row.num != patch.header_row and min(by_row[row.num]) > row.last:
             out.append(_appended(row, by_row[row.num], enc))  # the usual first write
         else:
             cells = _apply(_cells(row), row.num, by_row, headers, patch, enc)
@@ -389,8 +415,7 @@ def _appended(row: _Row, writes: Mapping[int, Any], enc: _Encoder) -> bytes:
     added, last = enc.new_cells(row.num, writes)
     if last is None:
         return row.xml
-    first = _CELL_REF.search(row.content)
-    start = _column(first.group(1)) if first else min(c for c, v in writes.items() if v is not None)
+    start = row.first if row.first >= 0 else min(c for c, v in writes.items() if v is not None)
     return _row_xml(row, row.content + added, start, last)
 
 
