@@ -158,6 +158,10 @@ def xlsx_read(config: Path) -> Work:
 
 @measurement("check", "qep-sync check (run_check)")
 def check(config: Path) -> Work:
+    return _check_work(config)
+
+
+def _check_work(config: Path) -> Work:
     from qep_sync.config import load_config
     from qep_sync.jobs.check import run_check
 
@@ -241,6 +245,15 @@ def _sync_work(config: Path) -> Work:
 @measurement("sync_first", "qep-sync sync, first run")
 def sync_first(config: Path) -> Work:
     return _sync_work(_fresh_copy(config))
+
+
+@measurement("check_synced", "qep-sync check of the synced files")
+def check_synced(config: Path) -> Work:
+    """check of the files a no-change sync reads: the workspace once synced (untimed), its
+    workbooks carrying the owned columns, 60 % more XML than before the first sync."""
+    copy = _fresh_copy(config)
+    _sync_work(copy)()
+    return _check_work(copy)
 
 
 @measurement("sync_again", "qep-sync sync, again, no change")
@@ -524,7 +537,8 @@ TARGETS = [
     ratio("check ≤ 2.0 × the bare calamine read", 2.0, "check", "calamine_read"),
     ratio("first sync ≤ 0.25 × the naive openpyxl round trip", 0.25,
           "sync_first", "naive_roundtrip"),
-    ratio("no-change sync ≤ 1.2 × check", 1.2, "sync_again", "check"),
+    ratio("no-change sync ≤ 1.2 × check of the same (synced) files", 1.2,
+          "sync_again", "check_synced"),
     Target("no-change sync writes 0 files", ("sync_again",),
            lambda r: r["sync_again"].info["files written"], 0, "files"),
     peak("check peak memory ≤ 150 MB", 150, "check"),

@@ -4,6 +4,7 @@ which column holds which field, and which rows hold data.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,16 +68,28 @@ class TrackerSheet:
                 continue
             if len(row) > right and not bare(row[right:]):
                 occupied.update(col for col in range(right, len(row)) if not _blank(row[col]))
-            if i + 1 > self.header_row:  # owned columns sit in the header, so at or before its end
-                for col, cells in owned.items():
-                    if col < len(row) and not _blank(row[col]):
-                        cells[i + 1] = row[col]
+        for col, cells in owned.items():  # column by column: the values of one column at a time
+            cells.update(_filled(rows, col, self.header_row, end))
         anchors = {}
         for col in self.anchor_columns:
             last = _last_value(rows, col, end)
             anchors[col] = [r[col] if col < len(r) else "" for r in rows[:last]]
         self.kept = Kept(owned, occupied, len(rows), anchors)
         return self.kept
+
+
+def _filled(rows: list[list[Any]], col: int, start: int, end: int) -> Iterator[tuple[int, Any]]:
+    """(sheet row, value) of the cells of ``col`` that hold something in ``rows[start:end]``
+    (texts tested without a call: most cells of an owned column are texts)."""
+    for i in range(start, end):
+        row = rows[i]
+        if col < len(row):
+            value = row[col]
+            if type(value) is str:
+                if value.strip():
+                    yield i + 1, value
+            elif value is not None and not is_empty(value):
+                yield i + 1, value
 
 
 def _last_value(rows: list[list[Any]], col: int, end: int) -> int:
