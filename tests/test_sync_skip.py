@@ -143,3 +143,48 @@ def test_an_untouched_source_is_not_compared_and_a_saved_one_is(
     run = _sync(workspace)
     assert compared == [SOURCE, SOURCE]
     assert [f.message for f in run.check.report.findings if "valeur saisie" in f.message]
+
+
+# ---------------------------------------------------------------- a workspace left as it was
+
+
+def _computed(run: SyncRun) -> bool:
+    """Whether the run computed the owned columns of its sources."""
+    return any(table.computed for source in run.check.sources for table in source.tables)
+
+
+def test_a_workspace_left_as_the_last_sync_found_it_is_only_read(workspace: Path) -> None:
+    _sync(workspace)  # writes the source and the workbook
+    second = _sync(workspace, now=MORNING + dt.timedelta(hours=1))  # nothing to write: recorded
+    assert _computed(second) and [w.status for w in second.writes] == ["unchanged"]
+    source, view = (workspace / SOURCE).read_bytes(), _file(workspace)
+    third = _sync(workspace, now=MORNING + dt.timedelta(hours=2))
+    assert not _computed(third)  # read and checked, nothing computed, planned or built
+    assert [w.status for w in third.writes] == ["unchanged"]
+    assert third.consolidated is not None and "rien n'a changé" in third.consolidated.message
+    assert third.check.report.errors == second.check.report.errors
+    assert (workspace / SOURCE).read_bytes() == source and _file(workspace) == view
+
+
+@pytest.mark.parametrize("change", ["source saved", "workbook deleted", "next day", "settings"])
+def test_any_change_to_the_workspace_gets_the_whole_sync(workspace: Path, change: str) -> None:
+    _sync(workspace)
+    _sync(workspace)  # records the workspace as left
+    today = TODAY
+    if change == "source saved":
+        make_workbook(workspace / SOURCE, {PLAN: _plan(2)})  # one more late action
+    elif change == "workbook deleted":
+        (workspace / VIEW).unlink()
+    elif change == "next day":
+        today = TODAY + dt.timedelta(days=1)
+    else:
+        (workspace / "qep-sync.toml").write_text(
+            CONFIG + "\n[rules]\necheance_proche_jours = 9\n", encoding="utf-8"
+        )
+    run = _sync(workspace, today)
+    assert _computed(run)
+    if change == "source saved":
+        assert [w.status for w in run.writes] == ["written"]
+        assert run.consolidated is not None and run.consolidated.rewritten  # 2 late, not 1
+    if change == "workbook deleted":
+        assert (workspace / VIEW).is_file()

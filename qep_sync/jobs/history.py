@@ -15,7 +15,10 @@ One SQLite file, ``history.sqlite``:
   time holds exactly them, so nobody typed into it and the sync skips comparing), and per
   consolidated workbook, a digest of the view it holds and the file's stamp after qep-sync
   wrote it (``consolidated:`` and its path: a view identical to it, on a file nobody touched,
-  is not rewritten; ``consolidated_workbook.ViewState``).
+  is not rewritten; ``consolidated_workbook.ViewState``); and ``workspace-state``, the digest
+  of the workspace as the last sync that found nothing to write left it: a sync that finds
+  the same (every source, the consolidated workbook, the settings, the day) does no more
+  than read (``sync.workspace_state``).
 
 The schema is versioned (``meta.schema_version``) and upgraded in place by ``MIGRATIONS``,
 each in one transaction; a file of a newer version is refused, never downgraded. A run
@@ -41,6 +44,7 @@ HISTORY_NAME = "history.sqlite"
 GSHEET_PREFIX = "gsheet:"  # how the history names a Google Sheet: this, then its key
 OWNED_TIME = "owned-time:"  # meta key of a file's time when its owned cells were recorded
 VIEW_STATE = "consolidated:"  # meta key of a consolidated workbook's digest and stamp
+WORKSPACE_STATE = "workspace-state"  # meta key of the workspace as a sync found nothing to do
 
 # Each entry brings the schema from version i to i + 1.
 MIGRATIONS = (
@@ -212,6 +216,11 @@ class History:
             return None
         return (digest, stamp) if isinstance(digest, str) else None
 
+    def workspace_state(self) -> str | None:
+        """The digest of the workspace as the last sync that found nothing to write left it
+        (``sync.workspace_state``); None after any other run."""
+        return self._meta(WORKSPACE_STATE)
+
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
@@ -226,6 +235,7 @@ class History:
         *,
         owned_times: dict[str, dt.datetime | None] | None = None,
         views: dict[Path, tuple[str, list[int] | None]] | None = None,
+        workspace: str | None = None,
     ) -> None:
         """The run's snapshot (replacing the day's), the sources' times and what their owned
         cells hold now, in one transaction.
@@ -233,7 +243,8 @@ class History:
         ``written``: the modification time each source has after qep-sync wrote it this run.
         ``owned_times``: the time of each file whose owned cells are as recorded (those in
         ``owned``, or the ones recorded before; None: unknown, forgotten); ``views``: each consolidated workbook's
-        digest and stamp (see ``view_state``).
+        digest and stamp (see ``view_state``); ``workspace``: the workspace's state when the
+        run found nothing to write (None forgets the one recorded before).
         """
         with self._transaction():
             for source, cells in (owned or {}).items():
@@ -245,6 +256,11 @@ class History:
             self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", marks.items())
             unknown = [(OWNED_TIME + s,) for s, t in times.items() if t is None]
             self._db.executemany("DELETE FROM meta WHERE key = ?", unknown)
+            if workspace is None:
+                self._db.execute("DELETE FROM meta WHERE key = ?", (WORKSPACE_STATE,))
+            else:
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                 (WORKSPACE_STATE, workspace))  # fmt: skip
             rows = [(day.isoformat(), f.scope, f.subject, f.figure, f.value) for f in figures]
             if rows:  # a run without a consolidated view leaves the day's snapshot as it was
                 self._db.execute("DELETE FROM snapshots WHERE day = ?", (day.isoformat(),))

@@ -8,6 +8,7 @@ with nothing to change is not rewritten at all.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import math
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qep_sync import files
+from qep_sync import __version__, files
 from qep_sync.cells import a1, to_serial
 from qep_sync.config import Config
 from qep_sync.core.contract import OwnedLayout, SheetPatch, SkippedWrite
@@ -346,6 +347,8 @@ def _run_sync(
     cal = calendar_of(config)
     history = _history(config) if config.path is not None and not dry_run else None
     try:
+        if history is not None and _as_left_before(history, config, today, check):
+            return _left_as_they_are(check, config)
         memory = OwnedMemory(history) if history is not None else None
         writes = []
         for run in check.sources:
@@ -357,7 +360,9 @@ def _run_sync(
                 memory.keep(run, write.status == "written", _time_after(run, write))
         result = SyncRun(check, writes, dry_run)
         if config.consolidated is not None and not dry_run:
-            result.consolidated = _consolidate(check, today, now, config, history, writes, memory)
+            settled = all(w.status == "unchanged" and not w.message for w in writes)
+            result.consolidated = _consolidate(check, today, now, config, history, writes, memory,
+                                               settled)  # fmt: skip
         elif history is not None and memory is not None:
             history.record(today, [], {}, _written_times(check, writes), memory.owned,
                            owned_times=memory.times)  # fmt: skip
@@ -384,9 +389,11 @@ def _consolidate(
     history: History | None,
     writes: list[FileWrite],
     memory: OwnedMemory | None,
+    settled: bool = False,
 ) -> ConsolidationResult:
     """Build the view and write it, unless the workbook already shows it (the history keeps
-    the state of its last write); record the run's snapshot."""
+    the state of its last write); record the run's snapshot. ``settled``: no source needed
+    a write, so that the workspace's state is recorded (``workspace_state``)."""
     assert config.consolidated is not None
     path = config.consolidated
     try:
@@ -397,15 +404,75 @@ def _consolidate(
         view = consolidate(check, today, generated=now, context=ViewContext.of(config, past))
         result = write_view(view, path, history.view_state(path) if history else None)
         if history is not None and past is not None and memory is not None:
+            state = None
+            if settled and result.status == "written":
+                state = workspace_state(config, today, check)
             history.record(today, view.snapshot, past.persons, _written_times(check, writes),
                            memory.owned, owned_times=memory.times,
-                           views={path: result.state} if result.state else None)  # fmt: skip
+                           views={path: result.state} if result.state else None,
+                           workspace=state)  # fmt: skip
         return result
     except BaseException as exc:
         if isinstance(exc, STOPS_THE_RUN):
             raise
         log.error("consolidation failed", exc_info=True)
         return ConsolidationResult("failed", f"{path.name} : {unexpected(exc)}", path)
+
+
+def workspace_state(config: Config, today: dt.date, check: CheckRun) -> str | None:
+    """What a sync's outcome depends on, as a digest: qep-sync's version, the day, the
+    settings, every source as read (a file's modification time and size, a Google Sheet's
+    modification time) and the consolidated workbook as it is now. None when one of them
+    is unknown (a source not read, a workbook missing): such a workspace is never taken as
+    left as it was."""
+    digest = hashlib.sha256(f"{__version__}\n{today.isoformat()}\n{config!r}\n".encode())
+    for run in check.sources:
+        stamp = _as_read(run)
+        if stamp is None:
+            return None
+        digest.update(f"{source_key(run.source)}={stamp}\n".encode())
+    if config.consolidated is None or not config.consolidated.is_file():
+        return None
+    digest.update(f"consolidated={files.stamp(config.consolidated)}\n".encode())
+    return digest.hexdigest()
+
+
+def _as_read(run: SourceRun) -> str | None:
+    """A source's stamp as this run read it (never as it is now: a save after the read is
+    not in this run's figures, so it must not be taken as seen)."""
+    book = run.book
+    if book is None or run.report.error:
+        return None
+    mtime_ns, size = getattr(book, "mtime_ns", None), getattr(book, "size", None)
+    if mtime_ns is not None:
+        return f"{mtime_ns}:{size}"
+    moment = book.last_change()
+    return moment.isoformat() if moment is not None else None
+
+
+def _as_left_before(history: History, config: Config, today: dt.date, check: CheckRun) -> bool:
+    """Whether the workspace is as a sync left it earlier today, that sync having found
+    nothing to write (the history keeps its ``workspace_state``): every source and the
+    consolidated workbook as they were, the same settings, the same day. Then computing,
+    planning and the view would find again what they found: nothing to do."""
+    if config.consolidated is None:
+        return False
+    recorded = history.workspace_state()
+    return recorded is not None and recorded == workspace_state(config, today, check)
+
+
+def _left_as_they_are(check: CheckRun, config: Config) -> SyncRun:
+    """The run of a workspace left as it was: every source unchanged, the consolidated
+    workbook already up to date."""
+    writes = [FileWrite(run.source.label, run.source.service, "unchanged") for run in check.sources]
+    result = SyncRun(check, writes, False)
+    path = config.consolidated
+    assert path is not None
+    result.consolidated = ConsolidationResult(
+        "written", f"{path.name} : consolidation déjà à jour, rien n'a changé depuis le passage "
+        "précédent", path,
+    )  # fmt: skip
+    return result
 
 
 def _settled(write: FileWrite) -> bool:
