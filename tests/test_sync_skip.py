@@ -75,7 +75,10 @@ def _heading(folder: Path) -> str:
 def test_a_second_sync_with_nothing_new_leaves_the_workbook_as_it_is(workspace: Path) -> None:
     assert _rewritten(workspace)
     before = _file(workspace)
-    run = _sync(workspace, now=MORNING + dt.timedelta(hours=3))  # later the same day
+    settings = workspace / "qep-sync.toml"  # a setting the view does not show: the whole
+    settings.write_text(CONFIG + '\n[logging]\nlevel = "DEBUG"\n', encoding="utf-8")  # sync
+    run = _sync(workspace, now=MORNING + dt.timedelta(hours=3))  # runs, later the same day
+    assert _computed(run)
     assert run.consolidated is not None and not run.consolidated.rewritten
     assert "déjà à jour" in run.consolidated.message
     assert _file(workspace) == before  # bytes and time: not even replaced by the same
@@ -134,7 +137,8 @@ def test_an_untouched_source_is_not_compared_and_a_saved_one_is(
 
     monkeypatch.setattr(typed_values, "flag_replaced", counting)
     _sync(workspace)  # first sync: writes the owned columns, records them
-    _sync(workspace)  # the file is at the time qep-sync's write left: nothing to compare
+    (workspace / VIEW).unlink()  # the workspace changed: the whole sync runs again, but
+    _sync(workspace)  # the source is at the time qep-sync's write left: nothing to compare
     assert compared == [SOURCE]
     book = openpyxl.load_workbook(workspace / SOURCE)
     header = [c.value for c in book[PLAN][1]]
@@ -154,22 +158,30 @@ def _computed(run: SyncRun) -> bool:
 
 
 def test_a_workspace_left_as_the_last_sync_found_it_is_only_read(workspace: Path) -> None:
-    _sync(workspace)  # writes the source and the workbook
-    second = _sync(workspace, now=MORNING + dt.timedelta(hours=1))  # nothing to write: recorded
-    assert _computed(second) and [w.status for w in second.writes] == ["unchanged"]
+    first = _sync(workspace)  # writes the source and the workbook: recorded as it left them
+    assert [w.status for w in first.writes] == ["written"]
     source, view = (workspace / SOURCE).read_bytes(), _file(workspace)
-    third = _sync(workspace, now=MORNING + dt.timedelta(hours=2))
-    assert not _computed(third)  # read and checked, nothing computed, planned or built
-    assert [w.status for w in third.writes] == ["unchanged"]
-    assert third.consolidated is not None and "rien n'a changé" in third.consolidated.message
-    assert third.check.report.errors == second.check.report.errors
+    for hours in (1, 2):
+        again = _sync(workspace, now=MORNING + dt.timedelta(hours=hours))
+        assert not _computed(again)  # read and checked; nothing computed, planned or built
+        assert [w.status for w in again.writes] == ["unchanged"]
+        assert again.consolidated is not None and "rien n'a changé" in again.consolidated.message
+        assert again.check.report.errors == first.check.report.errors
     assert (workspace / SOURCE).read_bytes() == source and _file(workspace) == view
+
+
+def test_a_write_left_for_later_is_not_taken_as_done(workspace: Path) -> None:
+    lock = workspace / f"~${SOURCE}"  # the source open in Excel: its write waits
+    lock.write_bytes(b"")
+    assert [w.status for w in _sync(workspace).writes] == ["skipped"]
+    lock.unlink()
+    run = _sync(workspace)
+    assert _computed(run) and [w.status for w in run.writes] == ["written"]
 
 
 @pytest.mark.parametrize("change", ["source saved", "workbook deleted", "next day", "settings"])
 def test_any_change_to_the_workspace_gets_the_whole_sync(workspace: Path, change: str) -> None:
-    _sync(workspace)
-    _sync(workspace)  # records the workspace as left
+    _sync(workspace)  # records the workspace as it left it
     today = TODAY
     if change == "source saved":
         make_workbook(workspace / SOURCE, {PLAN: _plan(2)})  # one more late action

@@ -16,7 +16,7 @@ One SQLite file, ``history.sqlite``:
   consolidated workbook, a digest of the view it holds and the file's stamp after qep-sync
   wrote it (``consolidated:`` and its path: a view identical to it, on a file nobody touched,
   is not rewritten; ``consolidated_workbook.ViewState``); and ``workspace-state``, the digest
-  of the workspace as the last sync that found nothing to write left it: a sync that finds
+  of the workspace as the last sync whose writes all went through left it: a sync that finds
   the same (every source, the consolidated workbook, the settings, the day) does no more
   than read (``sync.workspace_state``).
 
@@ -217,7 +217,7 @@ class History:
         return (digest, stamp) if isinstance(digest, str) else None
 
     def workspace_state(self) -> str | None:
-        """The digest of the workspace as the last sync that found nothing to write left it
+        """The digest of the workspace as the last sync whose writes all went through left it
         (``sync.workspace_state``); None after any other run."""
         return self._meta(WORKSPACE_STATE)
 
@@ -243,8 +243,8 @@ class History:
         ``written``: the modification time each source has after qep-sync wrote it this run.
         ``owned_times``: the time of each file whose owned cells are as recorded (those in
         ``owned``, or the ones recorded before; None: unknown, forgotten); ``views``: each consolidated workbook's
-        digest and stamp (see ``view_state``); ``workspace``: the workspace's state when the
-        run found nothing to write (None forgets the one recorded before).
+        digest and stamp (see ``view_state``); ``workspace``: the workspace's state when
+        every write of the run went through (None forgets the one recorded before).
         """
         with self._transaction():
             for source, cells in (owned or {}).items():

@@ -347,7 +347,7 @@ def _run_sync(
     cal = calendar_of(config)
     history = _history(config) if config.path is not None and not dry_run else None
     try:
-        if history is not None and _as_left_before(history, config, today, check):
+        if history is not None and _as_left_before(history, config, today, now, check):
             return _left_as_they_are(check, config)
         memory = OwnedMemory(history) if history is not None else None
         writes = []
@@ -360,9 +360,7 @@ def _run_sync(
                 memory.keep(run, write.status == "written", _time_after(run, write))
         result = SyncRun(check, writes, dry_run)
         if config.consolidated is not None and not dry_run:
-            settled = all(w.status == "unchanged" and not w.message for w in writes)
-            result.consolidated = _consolidate(check, today, now, config, history, writes, memory,
-                                               settled)  # fmt: skip
+            result.consolidated = _consolidate(check, today, now, config, history, writes, memory)
         elif history is not None and memory is not None:
             history.record(today, [], {}, _written_times(check, writes), memory.owned,
                            owned_times=memory.times)  # fmt: skip
@@ -389,11 +387,10 @@ def _consolidate(
     history: History | None,
     writes: list[FileWrite],
     memory: OwnedMemory | None,
-    settled: bool = False,
 ) -> ConsolidationResult:
     """Build the view and write it, unless the workbook already shows it (the history keeps
-    the state of its last write); record the run's snapshot. ``settled``: no source needed
-    a write, so that the workspace's state is recorded (``workspace_state``)."""
+    the state of its last write); record the run's snapshot, and the workspace's state when
+    every source holds what this run computed (``workspace_state``)."""
     assert config.consolidated is not None
     path = config.consolidated
     try:
@@ -405,8 +402,8 @@ def _consolidate(
         result = write_view(view, path, history.view_state(path) if history else None)
         if history is not None and past is not None and memory is not None:
             state = None
-            if settled and result.status == "written":
-                state = workspace_state(config, today, check)
+            if result.status == "written" and all(_settled(w) for w in writes):
+                state = workspace_state(config, today, now, check, writes)
             history.record(today, view.snapshot, past.persons, _written_times(check, writes),
                            memory.owned, owned_times=memory.times,
                            views={path: result.state} if result.state else None,
@@ -419,15 +416,24 @@ def _consolidate(
         return ConsolidationResult("failed", f"{path.name} : {unexpected(exc)}", path)
 
 
-def workspace_state(config: Config, today: dt.date, check: CheckRun) -> str | None:
-    """What a sync's outcome depends on, as a digest: qep-sync's version, the day, the
-    settings, every source as read (a file's modification time and size, a Google Sheet's
-    modification time) and the consolidated workbook as it is now. None when one of them
-    is unknown (a source not read, a workbook missing): such a workspace is never taken as
-    left as it was."""
-    digest = hashlib.sha256(f"{__version__}\n{today.isoformat()}\n{config!r}\n".encode())
-    for run in check.sources:
-        stamp = _as_read(run)
+def workspace_state(
+    config: Config,
+    today: dt.date,
+    now: dt.datetime | None,
+    check: CheckRun,
+    writes: list[FileWrite] | None = None,
+) -> str | None:
+    """What a sync's outcome depends on, as a digest: qep-sync's version, the day (and the
+    day of generation the workbook shows, from ``now``), the settings, every source (a file's modification time and size, a Google Sheet's
+    modification time: as this run read it, or as its write left it) and the consolidated
+    workbook as it is now. None when one of them is unknown (a source not read, a Google
+    Sheet just written, a workbook missing): such a workspace is never taken as left as it
+    was."""
+    generated = now.date().isoformat() if now is not None else ""
+    digest = hashlib.sha256(f"{__version__}\n{today}\n{generated}\n{config!r}\n".encode())
+    for i, run in enumerate(check.sources):
+        written = writes is not None and writes[i].status == "written"
+        stamp = _as_written(run) if written else _as_read(run)
         if stamp is None:
             return None
         digest.update(f"{source_key(run.source)}={stamp}\n".encode())
@@ -450,15 +456,25 @@ def _as_read(run: SourceRun) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def _as_left_before(history: History, config: Config, today: dt.date, check: CheckRun) -> bool:
-    """Whether the workspace is as a sync left it earlier today, that sync having found
-    nothing to write (the history keeps its ``workspace_state``): every source and the
-    consolidated workbook as they were, the same settings, the same day. Then computing,
-    planning and the view would find again what they found: nothing to do."""
+def _as_written(run: SourceRun) -> str | None:
+    """A file's stamp as this run's write left it, read at once after the write (a Google
+    Sheet's modification time after a write is not known: None)."""
+    path = run.source.path
+    written = files.stamp(path) if path is not None else None
+    return None if written is None else f"{written[0]}:{written[1]}"
+
+
+def _as_left_before(
+    history: History, config: Config, today: dt.date, now: dt.datetime | None, check: CheckRun
+) -> bool:
+    """Whether the workspace is as a sync left it earlier today (the history keeps its
+    ``workspace_state``): every source and the consolidated workbook as that sync wrote or
+    found them, the same settings, the same day. Then computing, planning and the view
+    would find what that sync made: nothing to do."""
     if config.consolidated is None:
         return False
     recorded = history.workspace_state()
-    return recorded is not None and recorded == workspace_state(config, today, check)
+    return recorded is not None and recorded == workspace_state(config, today, now, check)
 
 
 def _left_as_they_are(check: CheckRun, config: Config) -> SyncRun:
