@@ -285,3 +285,22 @@ def test_no_ansi_colour_codes_in_a_real_pipe(workspace: Path) -> None:
     assert "Échéance : date illisible « 31/02/2022 »" in proc.stdout
     assert ANSI not in proc.stdout
     assert ANSI not in proc.stderr
+
+
+def test_the_check_command_keeps_little_of_each_source_and_reports_the_same(
+    tmp_path: Path,
+) -> None:
+    """check reports only: of each source it keeps what the checks across sources read, so
+    that its memory stays flat with the sources; its report is the one sync's check makes."""
+    from qep_sync.config import load_config
+    from qep_sync.jobs.check import CROSS_CHECKED, run_check
+    from qep_sync.workspace.create import create_workspace
+
+    create_workspace(tmp_path, demo=True, today=TODAY, force=False)
+    config = load_config(tmp_path / "qep-sync.toml")
+    whole, slim = run_check(config, TODAY), run_check(config, TODAY, tables=False)
+    assert slim.report.to_dict() == whole.report.to_dict()
+    assert whole.report.warnings and whole.report.errors  # the demo has both, cross-checks too
+    assert all(run.book is None for run in slim.sources)
+    assert all(set(t.columns) <= CROSS_CHECKED and t.sheet.kept is None
+               for run in slim.sources for t in run.tables)  # fmt: skip

@@ -44,8 +44,8 @@ def check(workbooks: tuple[Path, ...], fmt: str, config_path: Path | None, today
     from qep_sync.jobs.check import run_check
 
     config = _config(workbooks, config_path)
-    result = run_check(config, today, progress=progress_printer() if fmt == "text" else None)
-    report = result.report
+    progress = progress_printer() if fmt == "text" else None
+    report = run_check(config, today, progress=progress, tables=False).report
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -152,6 +152,20 @@ def _free_rows(run: SourceRun) -> None:
             sheet.rows = []
 
 
+# What the checks across sources read of a table (_engagements_listed, _services_named).
+CROSS_CHECKED = frozenset({"engagement", *SERVICE_FIELD.values()})
+
+
+def _slim(run: SourceRun) -> None:
+    """Keep of a source read for a report only what the checks across sources need: its
+    findings, and of each table its rows and the fields those checks read."""
+    run.book = None
+    for table in run.tables:
+        table.columns = {k: v for k, v in table.columns.items() if k in CROSS_CHECKED}
+        table.measures = {}
+        table.sheet.kept = None
+
+
 def _needs_percent(ts: TrackerSheet) -> bool:
     """Whether a sheet's percent-formatted cells can change how it parses, so that the backend
     is asked for them (it may have to read the sheet's XML again to say which they are).
@@ -243,8 +257,15 @@ def run_check(
     today: dt.date,
     specs: dict[str, TrackerSpec] | None = None,
     progress: Progress | None = None,
+    *,
+    tables: bool = True,
 ) -> CheckRun:
-    """Read and validate every source of the config."""
+    """Read and validate every source of the config.
+
+    ``tables``: keep every source's tables whole, for what sync, alerts and the deliverables
+    do with them. False (the check command, which only reports) keeps of each source what
+    the checks across sources read (``_slim``): memory then stays flat as sources are added.
+    """
     specs = specs or load_specs(config.schemas_dir)
     report = Report(today=today)
     runs = []
@@ -252,6 +273,8 @@ def run_check(
         if progress:
             progress(i, len(config.sources), source)
         run = read_source(source, specs, today, config)
+        if not tables:
+            _slim(run)
         runs.append(run)
         report.sources.append(run.report)
     named = [text for s in runs for t in s.tables if t.tracker == "correspondants"
