@@ -202,6 +202,12 @@ class History:
             return None  # damaged: as if never recorded (nothing is flagged)
         return value if isinstance(value, dict) else None
 
+    @staticmethod
+    def encode_owned(cells: dict[str, Any]) -> bytes:
+        """What ``record`` keeps of a source's owned cells (``owned`` reads it back): small,
+        so that a sync holds its sources' states compressed until it records them."""
+        return zlib.compress(json.dumps(cells, ensure_ascii=False).encode("utf-8"))
+
     def owned_time(self, source: str) -> str | None:
         """The time (ISO) the file ``source`` had when its owned cells were recorded."""
         return self._meta(OWNED_TIME + source)
@@ -231,7 +237,7 @@ class History:
         figures: Iterable[Figure],
         persons: dict[str, dt.datetime | None],
         written: dict[str, dt.datetime | None],
-        owned: dict[str, dict[str, Any]] | None = None,
+        owned: dict[str, bytes] | None = None,
         *,
         owned_times: dict[str, dt.datetime | None] | None = None,
         views: dict[Path, tuple[str, list[int] | None]] | None = None,
@@ -247,8 +253,7 @@ class History:
         every write of the run went through (None forgets the one recorded before).
         """
         with self._transaction():
-            for source, cells in (owned or {}).items():
-                blob = zlib.compress(json.dumps(cells, ensure_ascii=False).encode("utf-8"))
+            for source, blob in (owned or {}).items():
                 self._db.execute("INSERT OR REPLACE INTO owned VALUES (?, ?)", (source, blob))
             times = owned_times or {}
             marks = {OWNED_TIME + s: t.isoformat() for s, t in times.items() if t is not None}

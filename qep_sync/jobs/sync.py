@@ -358,6 +358,8 @@ def _run_sync(
             writes.append(write)
             if memory is not None and _settled(write):
                 memory.keep(run, write.status == "written", _time_after(run, write))
+            for table in run.tables:  # what planning and the typed values needed, not the view
+                table.sheet.kept = None
         result = SyncRun(check, writes, dry_run)
         if config.consolidated is not None and not dry_run:
             result.consolidated = _consolidate(check, today, now, config, history, writes, memory)

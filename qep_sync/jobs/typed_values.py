@@ -167,7 +167,7 @@ class OwnedMemory:
 
     def __init__(self, history: History) -> None:
         self.history = history
-        self.owned: dict[str, Owned] = {}  # by source_key: states that changed, to record
+        self.owned: dict[str, bytes] = {}  # by source_key: states that changed, encoded
         self.times: dict[str, dt.datetime | None] = {}  # by source_key: files' times with them
         self._recorded: dict[str, Owned | None] = {}
         self._keys: dict[str, RowKeys] = {}
@@ -190,8 +190,8 @@ class OwnedMemory:
         key = source_key(run.source)
         if key in self._untouched and not written:
             return  # the cells and the time recorded still stand
-        state = owned_after(run, self._keys.get(key))
-        if key in self._untouched or state != self._recorded.get(key):
-            self.owned[key] = state
+        state = owned_after(run, self._keys.pop(key, None))
+        if key in self._untouched or state != self._recorded.pop(key, None):
+            self.owned[key] = History.encode_owned(state)
         if run.source.path is not None:
             self.times[key] = moment
