@@ -248,3 +248,12 @@ def test_the_demo_workbooks_are_plain(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(xlsx_write, "splice_sheet", spy)
     run_sync(load_config(tmp_path / "qep-sync.toml"), TODAY)
     assert seen and all(seen)
+
+
+def test_well_formedness_is_remembered_only_for_what_parsed() -> None:
+    from qep_sync.backends.zipparts import well_formed
+
+    good = sheet([["N°"], [1]])
+    bad = good.replace(b"</worksheet>", b"")
+    assert well_formed(good) and well_formed(good)  # the second answer from the digest
+    assert not well_formed(bad) and not well_formed(bad)

@@ -38,6 +38,7 @@ from qep_sync.backends.ooxml import (
     parse_part,
     style_kinds,
 )
+from qep_sync.backends.zipparts import well_formed
 
 MAX_ROWS = 1_048_576  # Excel's limits: row 1 048 576, column XFD
 MAX_COLUMNS = 16_384
@@ -933,11 +934,7 @@ def _quick_scan(zf: zipfile.ZipFile, part: str, xml: bytes | None = None) -> She
     data = part_bytes(zf, part) if xml is None else xml
     if data is None or b"<!" in data or _head_not_utf8(data):
         return None
-    if _not_utf8(zf, _shared_strings_part(zf)):
-        return None
-    try:
-        expat.ParserCreate().Parse(data, True)
-    except (expat.ExpatError, LookupError, UnicodeError, ValueError):
+    if _not_utf8(zf, _shared_strings_part(zf)) or not well_formed(data):
         return None
     start, end = data.find(b"<sheetData>"), data.rfind(b"</sheetData>")
     if start < 0 or end < start:

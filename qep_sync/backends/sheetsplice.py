@@ -20,11 +20,11 @@ the file had them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from xml.parsers import expat
 
 import numpy as np
 
@@ -41,6 +41,7 @@ from qep_sync.backends.sheetxml import (
     serialise,
     xstring,
 )
+from qep_sync.backends.zipparts import well_formed
 from qep_sync.cells import column_index, column_letter
 from qep_sync.core.contract import SheetPatch
 
@@ -102,10 +103,8 @@ def _sheet_data(xml: bytes) -> tuple[int, int]:
     start, end = xml.find(_OPEN), xml.find(_CLOSE)
     if start < 0 or end < start or _ODD_TAG.search(xml, start, end):
         raise NotPlain
-    try:
-        expat.ParserCreate().Parse(xml, True)  # well-formed: the tree path would refuse it
-    except (expat.ExpatError, ValueError):
-        raise NotPlain from None
+    if not well_formed(xml):  # the tree path refuses it in its own words
+        raise NotPlain
     return start, end
 
 
@@ -356,19 +355,21 @@ class _Encoder:
     def new_cells(self, num: int, writes: Mapping[int, Any]) -> tuple[bytes, int | None]:
         """The cells a row gains (data, not header; None values skipped) and the last one's
         column: the first write of a sheet, tens of thousands of them, each distinct value
-        of a column encoded once."""
+        of a column encoded once (floats by their repr: -0.0 is not 0.0)."""
         number = b"%d" % num
         out = []
         last = None
+        tails = self._tails
         for col in sorted(writes):
             value = writes[col]
             if value is None:
                 continue
-            key = (col, type(value), repr(value) if isinstance(value, float) else value)
-            tail = self._tails.get(key)
+            kind = value.__class__
+            key = (col, kind, repr(value) if kind is float else value)
+            tail = tails.get(key)
             if tail is None:
                 cell = self.cell(1, col, b"", value, False)
-                tail = self._tails[key] = cell.xml[cell.xml.index(b'"', 6) :]
+                tail = tails[key] = cell.xml[cell.xml.index(b'"', 6) :]
             out.append(self._ref(col) + number + tail)
             last = col
         return b"".join(out), last
@@ -422,11 +423,19 @@ def _appended(row: _Row, writes: Mapping[int, Any], enc: _Encoder) -> bytes:
 def _row_xml(row: _Row, inner: bytes, first: int | None, last: int | None) -> bytes:
     """A row rebuilt around its cells (``inner``, from column ``first`` to ``last``); its
     ``spans`` grown over them, as the tree path does."""
-    attrs = row.attrs
-    spans = _attribute(attrs, b"spans")
-    if spans and first is not None and last is not None:
-        lo, _, hi = spans.partition(b":")
-        if lo.isdigit() and hi.isdigit():
-            new = b"%d:%d" % (min(int(lo), first + 1), max(int(hi), last + 1))
-            attrs = attrs.replace(b'spans="' + spans + b'"', b'spans="' + new + b'"', 1)
+    attrs = row.attrs if first is None or last is None else _spanning(row.attrs, first, last)
     return b'<row r="%d"' % row.num + attrs + b">" + inner + b"</row>"
+
+
+@functools.lru_cache(maxsize=256)
+def _spanning(attrs: bytes, first: int, last: int) -> bytes:
+    """A row's attributes with its ``spans`` grown over columns ``first`` to ``last``
+    (0-based); rows share a few of them (« spans="1:9" »), each worked out once."""
+    spans = _attribute(attrs, b"spans")
+    if not spans:
+        return attrs
+    lo, _, hi = spans.partition(b":")
+    if not (lo.isdigit() and hi.isdigit()):
+        return attrs
+    new = b"%d:%d" % (min(int(lo), first + 1), max(int(hi), last + 1))
+    return attrs.replace(b'spans="' + spans + b'"', b'spans="' + new + b'"', 1)

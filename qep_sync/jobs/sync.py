@@ -173,8 +173,13 @@ def _changed(
     rows = list(values)
     found: list[tuple[int, int, int, Any]] = []  # (row position, column position, col, value)
     for i, col in enumerate(columns):
-        current = owned.get(col, {}).get
-        for at, (row, wanted) in enumerate(zip(rows, [v[i] for v in values.values()], strict=True)):
+        column = [v[i] for v in values.values()]
+        if not owned.get(col):  # a column written for the first time: every value is new
+            found.extend((at, i, col, wanted) for at, wanted in enumerate(column)
+                         if wanted is not None)  # fmt: skip
+            continue
+        current = owned[col].get
+        for at, (row, wanted) in enumerate(zip(rows, column, strict=True)):
             now = current(row)
             if (now is None and wanted is None) or (type(now) is str and now == wanted):
                 continue
