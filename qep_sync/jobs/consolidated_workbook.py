@@ -569,6 +569,7 @@ def _rows_xml(
     letters = [get_column_letter(j) for j in range(1, len(table.columns) + 1)]
     kinds = [c.kind for c in table.columns]
     out: list[str] = []
+    tails: dict[tuple[Any, ...], str] = {}  # a cell's XML after its reference, by value
     for r, (values, bold) in enumerate(_lines(table), start=HEADER_ROW + 1):
         if isinstance(values, str):  # a block's caption
             if values:
@@ -580,8 +581,20 @@ def _rows_xml(
         for letter, kind, value, width in zip(letters, kinds, values, wrapped, strict=True):
             if value is None or value == "":
                 continue
-            cells.append(_cell_xml(f"{letter}{r}", kind, value, bold, styles, links,
-                                   width is not None))  # fmt: skip
+            ref = f"{letter}{r}"
+            if isinstance(value, Link):
+                cells.append(_cell_xml(ref, kind, value, bold, styles, links, width is not None))
+                continue
+            # Statuses, services, dates repeat down a column: each distinct one written once
+            # (floats by their repr, so that -0.0 and 0.0 stay apart).
+            cls = value.__class__
+            key = (kind, cls, repr(value) if cls is float else value, bold, width is not None)
+            tail = tails.get(key)
+            if tail is None:
+                xml = _cell_xml("", kind, value, bold, styles, links, width is not None)
+                tail = tails[key] = xml[len('<c r=""') :] if xml else ""
+            if tail:
+                cells.append(f'<c r="{ref}"{tail}')
         out.append(f'<row r="{r}"{_height(values, wrapped)}>{"".join(cells)}</row>')
     return "".join(out).encode("utf-8"), links
 
