@@ -118,6 +118,9 @@ NOT_PLAIN = {
     "a comment": (b"<sheetData>", b"<sheetData><!-- note -->"),
     "an extLst in a row": (b'</c></row><row r="3">', b'</c><extLst/></row><row r="3">'),
     "text between rows": (b'</row><row r="3">', b'</row>x<row r="3">'),
+    "text in a row": (b'<row r="3"><c', b'<row r="3">x<c'),
+    "text between cells": (b'</c><c r="B2"', b'</c> <c r="B2"'),
+    "a tab before a reference": (b'<c r="B2"', b'<c\tr="B2"'),
     "UTF-16 declared": (b"encoding='UTF-8'", b"encoding='UTF-16'"),
 }
 

@@ -52,7 +52,16 @@ _DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding=["'](
 _ODD_TAG = re.compile(rb"""="[^"]*>|='""")
 _ROW = re.compile(rb'<row r="([1-9][0-9]{0,6})"([^>]*?)(?:/>|>(.*?)</row>)', re.S)
 _CELL = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
-_EMPTY_ROWS = re.compile(rb'(?:<row r="[1-9][0-9]{0,6}"[^>]*?(?:/>|></row>))*')
+# What rows of cells only (each cell's reference first) never hold, body being well-formed
+# and its rows read: a cell tag without « r=" » first; after a row's start tag, or after a
+# cell, anything but a cell or the row's end. Searched one by one: each starts with a
+# literal, which the regular expression engine finds at C speed.
+_NOT_ONLY_CELLS = (
+    re.compile(rb'<c(?![\w:.-])(?! r=")'),
+    re.compile(rb'<row r="[0-9]+"[^>]*(?<!/)>(?!<c r="|</row>)'),
+    re.compile(rb"</c>(?!<c r=\"|</row>)"),
+    re.compile(rb'<c r="[^"]*"[^>]*/>(?!<c r="|</row>)'),
+)
 _ATTRS = re.compile(rb'(?:\s+[\w:.-]+="[^"]*")*\s*')
 _ATTR = re.compile(rb'\s+([\w:.-]+)="([^"]*)"')
 _VALUE_ONLY = re.compile(rb"(?:<v>[^<]*</v>|<v/>|<is>.*?</is>)?", re.S)  # what a write replaces
@@ -197,14 +206,13 @@ def _check_cells(body: bytes, rows: list[_Row]) -> None:
     two paths must agree)."""
     if not rows:
         return
-    leftover = _CELL.sub(b"", body)  # what is not a cell: only the rows' own tags may remain
-    if _EMPTY_ROWS.fullmatch(leftover) is None or b"<c>" in body or b"<c/" in body:
+    if any(pattern.search(body) for pattern in _NOT_ONLY_CELLS):
         raise NotPlain  # an extLst, a cell without its reference first, spaces...
     buf = np.frombuffer(body, dtype=np.uint8)
     tags = np.flatnonzero((buf[:-2] == ord("<")) & (buf[1:-1] == ord("c")) & (buf[2:] == 32))
     if tags.size == 0:
         return
-    at = tags + len(b'<c r="')  # every cell tag is « <c r=" »: _CELL removed them all
+    at = tags + len(b'<c r="')  # every cell tag is « <c r=" » (_NOT_ONLY_CELLS)
     cols = np.zeros(tags.size, dtype=np.int64)
     for _ in range(3):
         letter = buf[np.minimum(at, buf.size - 1)].astype(np.int64) - ord("A")
@@ -340,6 +348,11 @@ class _Encoder:
         (attributes in the tree path's order: the kept ones, then s, then t)."""
         style = cell_style(value, header, col, self.writer)
         s = None if style is None else b"%d" % style
+        if not attrs:  # a new cell: its style, its type, nothing else
+            typed, content = self._value(value)
+            rest = (b' s="' + s + b'"' if s is not None else b"") + typed
+            tail = rest + (b">" + content + b"</c>" if content else b"/>")
+            return _Cell(col, self._ref(col) + b"%d" % num + b'"' + tail, rest, content or None)
         pairs = [(k, v) for k, v in _ATTR.findall(attrs) if k not in (b"t", b"cm", b"vm")]
         if s is None:
             pairs = [(k, v) for k, v in pairs if k != b"s"]
