@@ -16,6 +16,8 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qep_sync.core.specs import Field, TrackerSpec, build_schema, load_specs
 from qep_sync.core.validate import schema_failures
@@ -120,3 +122,19 @@ def test_a_clean_frame_fails_nothing() -> None:
         index=pd.Index([2, 3], name="row"), dtype=object,
     )  # fmt: skip
     assert failures(spec.schema, frame) == [] == pandera_failures(spec.schema, frame)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 60), unique=True), st.booleans(), st.integers(-5, 70))
+def test_row_positions_answer_as_the_dict_they_replace(
+    rows: list[int], ordered: bool, probe: int
+) -> None:
+    """A table's positions (kept small: a range, an array) answer as {row: i} would."""
+    from qep_sync.core.validate import RowPositions
+
+    rows = sorted(rows) if ordered else rows
+    expected = {row: i for i, row in enumerate(rows)}
+    positions = RowPositions(rows)
+    assert list(positions) == rows and len(positions) == len(rows) and dict(positions) == expected
+    assert (probe in positions) == (probe in expected)
+    assert positions.get(probe) == expected.get(probe)

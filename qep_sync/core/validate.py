@@ -5,10 +5,12 @@ schema, then checked for coherence. The result is a typed table plus findings wi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from itertools import repeat
+from itertools import pairwise, repeat
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -38,6 +40,55 @@ from qep_sync.vocabulary import ActionState, DocumentState
 PERCENT_FORMATS = {"percent", "measure"}
 
 
+class RowPositions(Mapping[int, int]):
+    """Sheet row -> position in a table's columns, for its data rows in ascending order.
+
+    A dict of thousands of entries per table, held for the whole run, was most of what a
+    check keeps of a source: the rows are kept as a range when they follow each other (the
+    usual table), else as a compact array searched by bisection.
+    """
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: Iterable[int] = ()) -> None:
+        listed = list(rows)
+        self._rows: range | array[int] | dict[int, int]
+        if any(b <= a for a, b in pairwise(listed)):  # never from a sheet read top down
+            self._rows = {row: i for i, row in enumerate(listed)}
+        elif listed and listed[-1] - listed[0] + 1 == len(listed):
+            self._rows = range(listed[0], listed[-1] + 1)
+        else:
+            self._rows = array("q", listed)
+
+    def __getitem__(self, row: int) -> int:
+        rows = self._rows
+        if isinstance(rows, dict):
+            return rows[row]
+        if isinstance(rows, range):
+            if row in rows:
+                return row - rows.start
+            raise KeyError(row)
+        i = bisect_left(rows, row)
+        if i < len(rows) and rows[i] == row:
+            return i
+        raise KeyError(row)
+
+    def __contains__(self, row: object) -> bool:
+        if not isinstance(row, int):
+            return False
+        try:
+            self[row]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 @dataclass
 class Table:
     """A validated tracker sheet: one row per data row, indexed by its sheet row number."""
@@ -50,7 +101,7 @@ class Table:
     measures: dict[tuple[int, str], Measure] = field(default_factory=dict)
     computed: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # owned values, set by sync
     columns: dict[str, list[Any]] = field(default_factory=dict)  # field -> values in row order
-    positions: dict[int, int] = field(default_factory=dict)  # sheet row -> position in columns
+    positions: RowPositions = field(default_factory=RowPositions)  # sheet row -> column index
 
     @property
     def tracker(self) -> str:
@@ -290,7 +341,7 @@ def validate_sheet(
             col = ts.columns[f.name]
             data[f.name] = _parsed_column(f, col, cells, table, rec, percent_cells)
     table.columns = data
-    table.positions = {row: i for i, row in enumerate(index)}
+    table.positions = RowPositions(index)
     _schema_findings(table, rec)
     for check in COHERENCE.get(spec.name, ()):
         check(table, rec, today)
