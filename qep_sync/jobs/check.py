@@ -24,6 +24,7 @@ from qep_sync.core.services import UNASSIGNED, ServiceIndex
 from qep_sync.core.specs import TrackerSpec, load_specs
 from qep_sync.core.validate import Table, validate_sheet
 from qep_sync.errors import STOPS_THE_RUN, SourceError, unexpected
+from qep_sync.jobs.heap import long_lived_run, settle
 from qep_sync.vocabulary import SERVICE_FIELD
 from qep_sync.workdays import WorkingCalendar, calendar_of
 
@@ -266,6 +267,17 @@ def run_check(
     do with them. False (the check command, which only reports) keeps of each source what
     the checks across sources read (``_slim``): memory then stays flat as sources are added.
     """
+    with long_lived_run():
+        return _run_check(config, today, specs, progress, tables)
+
+
+def _run_check(
+    config: Config,
+    today: dt.date,
+    specs: dict[str, TrackerSpec] | None,
+    progress: Progress | None,
+    tables: bool,
+) -> CheckRun:
     specs = specs or load_specs(config.schemas_dir)
     report = Report(today=today)
     runs = []
@@ -276,6 +288,7 @@ def run_check(
         if not tables:
             _slim(run)
         runs.append(run)
+        settle()  # its tables live to the end of the run
         report.sources.append(run.report)
     named = [text for s in runs for t in s.tables if t.tracker == "correspondants"
              for text in t.values("service")]  # fmt: skip

@@ -29,6 +29,7 @@ from qep_sync.errors import STOPS_THE_RUN, WriteBackError, unexpected
 from qep_sync.jobs.check import CheckRun, Progress, SourceRun, run_check
 from qep_sync.jobs.consolidate import ViewContext, consolidate, last_change
 from qep_sync.jobs.consolidated_workbook import ConsolidationResult, write_view
+from qep_sync.jobs.heap import long_lived_run, settle
 from qep_sync.jobs.history import History, HistoryError, source_key
 from qep_sync.jobs.outcome import RunSummary
 from qep_sync.jobs.trends import months_until
@@ -306,7 +307,8 @@ def run_sync(
     """
     wait = LOCK_WAIT if lock_wait is None else lock_wait
     writes_files = config.path is not None and not dry_run
-    with _one_at_a_time(config.state_dir, wait) if writes_files else nullcontext():
+    lock = _one_at_a_time(config.state_dir, wait) if writes_files else nullcontext()
+    with lock, long_lived_run():
         return _run_sync(config, today, dry_run, now, progress)
 
 
@@ -365,6 +367,7 @@ def _run_sync(
                 memory.keep(run, write.status == "written", _time_after(run, write))
             for table in run.tables:  # what planning and the typed values needed, not the view
                 table.sheet.kept = None
+            settle()  # the computed columns live to the end of the run
         result = SyncRun(check, writes, dry_run)
         if config.consolidated is not None and not dry_run:
             result.consolidated = _consolidate(check, today, now, config, history, writes, memory)
