@@ -48,29 +48,30 @@ class RowPositions(Mapping[int, int]):
     usual table), else as a compact array searched by bisection.
     """
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_first", "_rows", "_stop")
 
     def __init__(self, rows: Iterable[int] = ()) -> None:
         listed = list(rows)
         self._rows: range | array[int] | dict[int, int]
+        self._first = self._stop = 0  # rows that follow each other: first, last + 1
         if any(b <= a for a, b in pairwise(listed)):  # never from a sheet read top down
             self._rows = {row: i for i, row in enumerate(listed)}
         elif listed and listed[-1] - listed[0] + 1 == len(listed):
             self._rows = range(listed[0], listed[-1] + 1)
+            self._first, self._stop = listed[0], listed[-1] + 1
         else:
             self._rows = array("q", listed)
 
     def __getitem__(self, row: int) -> int:
+        if self._first <= row < self._stop:  # the usual table, asked once per cell: first
+            return row - self._first
         rows = self._rows
         if isinstance(rows, dict):
             return rows[row]
-        if isinstance(rows, range):
-            if row in rows:
-                return row - rows.start
-            raise KeyError(row)
-        i = bisect_left(rows, row)
-        if i < len(rows) and rows[i] == row:
-            return i
+        if isinstance(rows, array):
+            i = bisect_left(rows, row)
+            if i < len(rows) and rows[i] == row:
+                return i
         raise KeyError(row)
 
     def __contains__(self, row: object) -> bool:
