@@ -365,8 +365,9 @@ def _run_sync(
             writes.append(write)
             if memory is not None and _settled(write):
                 memory.keep(run, write.status == "written", _time_after(run, write))
-            for table in run.tables:  # what planning and the typed values needed, not the view
-                table.sheet.kept = None
+            if not dry_run:  # a dry run's caller may plan the sheets again (bench, tests)
+                for table in run.tables:  # what planning and typed values needed, not the view
+                    table.sheet.kept = None
             settle()  # the computed columns live to the end of the run
         result = SyncRun(check, writes, dry_run)
         if config.consolidated is not None and not dry_run:
@@ -434,9 +435,9 @@ def workspace_state(
     writes: list[FileWrite] | None = None,
 ) -> str | None:
     """What a sync's outcome depends on, as a digest: qep-sync's version, the day (and the
-    day of generation the workbook shows, from ``now``), the settings, every source (a file's modification time and size, a Google Sheet's
-    modification time: as this run read it, or as its write left it) and the consolidated
-    workbook as it is now. None when one of them is unknown (a source not read, a Google
+    day of generation the workbook shows, from ``now``), the settings, every source (a
+    file's modification time and size, a Google Sheet's modification time: as this run
+    read it, or as its write left it) and the consolidated workbook as it is now. None when one of them is unknown (a source not read, a Google
     Sheet just written, a workbook missing): such a workspace is never taken as left as it
     was."""
     generated = now.date().isoformat() if now is not None else ""
