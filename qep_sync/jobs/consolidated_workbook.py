@@ -25,10 +25,11 @@ import posixpath
 import re
 import warnings
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
 import openpyxl
@@ -239,11 +240,13 @@ def _open(path: Path) -> Workbook:
 
 @dataclass
 class _SheetRows:
-    """What ``_save`` puts into an owned sheet's XML after openpyxl wrote it."""
+    """What ``_save`` puts into an owned sheet's XML after openpyxl wrote it: its data rows,
+    made as they are written (a big view's rows are never all held as XML at once)."""
 
-    body: bytes  # the <row> elements
-    dimension: str
-    links: list[tuple[str, str]]  # (cell, target)
+    table: ViewTable
+    styles: _StyleIds
+    widths: list[float]
+    links: list[tuple[str, str]] = field(default_factory=list)  # (cell, target), as written
 
 
 def _fill(book: Workbook, summary: ConsolidatedView) -> dict[str, _SheetRows]:
@@ -267,8 +270,7 @@ def _fill(book: Workbook, summary: ConsolidatedView) -> dict[str, _SheetRows]:
         table = summary.table(title)
         ws = book.create_sheet(title, order.index(title))
         _format_sheet(ws, table, summary)
-        body, links = _rows_xml(table, styles, _widths(table))
-        rows[title] = _SheetRows(body, _dimension(table), links)
+        rows[title] = _SheetRows(table, styles, _widths(table))
     for ws in book.worksheets:
         ws.sheet_view.tabSelected = False
     book.active = book.sheetnames.index(SHEETS[0])
@@ -279,45 +281,63 @@ def _fill(book: Workbook, summary: ConsolidatedView) -> dict[str, _SheetRows]:
 
 
 def _save(book: Workbook, rows: dict[str, _SheetRows], target: Path) -> None:
-    """Save with openpyxl, then put each owned sheet's data rows and links into its XML."""
+    """Save with openpyxl, then stream each owned sheet's data rows into its XML, and its
+    links into its relationships (written after the sheets: the rows make the links)."""
     buffer = io.BytesIO()
     book.save(buffer)
     with zipfile.ZipFile(buffer) as zin:
         parts = {p.part: p.title for p in sheet_parts(zin)}
-        rels = {_rels_name(part): parts[part] for part in parts}
-        names = set(zin.namelist())
-        added = {name: title for name, title in rels.items()
-                 if name not in names and rows.get(title) and rows[title].links}  # fmt: skip
+        rels = {_rels_name(part): parts[part] for part in parts if parts[part] in rows}
+        later = []
         with open(target, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zout:
             for info in zin.infolist():
-                data = zin.read(info.filename)
                 title = parts.get(info.filename)
-                if title in rows:
-                    data = _with_rows(data, rows[title])
-                elif info.filename in rels and rels[info.filename] in rows:
-                    data = _with_link_rels(data, rows[rels[info.filename]].links)
+                if info.filename in rels:
+                    later.append(info)
+                elif title in rows:
+                    with zout.open(_deflated(info.filename, info.date_time), "w") as out:
+                        _write_sheet(out, zin.read(info.filename), rows[title])
+                else:
+                    zout.writestr(info, zin.read(info.filename),
+                                  compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)  # fmt: skip
+            for info in later:
+                data = _with_link_rels(zin.read(info.filename), rows[rels[info.filename]].links)
                 zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
-            for name, title in added.items():
-                zout.writestr(name, _with_link_rels(EMPTY_RELS, rows[title].links),
-                              compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)  # fmt: skip
+            names = set(zin.namelist())
+            for name, title in rels.items():
+                if name not in names and rows[title].links:
+                    zout.writestr(name, _with_link_rels(EMPTY_RELS, rows[title].links),
+                                  compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)  # fmt: skip
+
+
+def _deflated(name: str, when: tuple[int, int, int, int, int, int]) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, when)
+    info.compress_type = zipfile.ZIP_DEFLATED  # at zlib's default level, as writestr's 6
+    return info
+
+
+def _write_sheet(out: IO[bytes], data: bytes, sheet: _SheetRows) -> None:
+    """An owned sheet as openpyxl wrote it (no data rows), with its rows put in as they are
+    made and its links after them (``<hyperlinks>`` comes before ``<printOptions>`` or
+    ``<pageMargins>``)."""
+    end = data.rindex(b"</sheetData>")
+    table = sheet.table
+    out.write(_DIMENSION.sub(f'<dimension ref="{_dimension(table)}"/>'.encode(), data[:end], 1))
+    for chunk in _rows_xml(table, sheet.styles, sheet.widths, sheet.links):
+        out.write(chunk)
+    tail = data[end:]
+    if sheet.links:
+        links = "".join(f'<hyperlink ref="{ref}" r:id="{LINK_ID}{n}"/>'
+                        for n, (ref, _) in enumerate(sheet.links, start=1))  # fmt: skip
+        xml = f'<hyperlinks xmlns:r="{REL_NS}">{links}</hyperlinks>'.encode()
+        at = _AFTER_LINKS.search(tail)
+        place = at.start() if at else tail.rindex(b"</worksheet>")
+        tail = tail[:place] + xml + tail[place:]
+    out.write(tail)
 
 
 def _rels_name(part: str) -> str:
     return posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
-
-
-def _with_rows(data: bytes, sheet: _SheetRows) -> bytes:
-    end = data.rindex(b"</sheetData>")
-    data = data[:end] + sheet.body + data[end:]
-    data = _DIMENSION.sub(f'<dimension ref="{sheet.dimension}"/>'.encode(), data, 1)
-    if sheet.links:  # <hyperlinks> comes right before <printOptions> or <pageMargins>
-        links = "".join(f'<hyperlink ref="{ref}" r:id="{LINK_ID}{n}"/>'
-                        for n, (ref, _) in enumerate(sheet.links, start=1))  # fmt: skip
-        xml = f'<hyperlinks xmlns:r="{REL_NS}">{links}</hyperlinks>'.encode()
-        at = _AFTER_LINKS.search(data)
-        place = at.start() if at else data.rindex(b"</worksheet>")
-        data = data[:place] + xml + data[place:]
-    return data
 
 
 def _with_link_rels(data: bytes, links: list[tuple[str, str]]) -> bytes:
@@ -559,12 +579,14 @@ def _height(values: list[Any], wrapped: list[float | None]) -> str:
     return f' ht="{15 * min(lines, MAX_LINES) + 1}" customHeight="1"' if lines > 1 else ""
 
 
+ROWS_PER_CHUNK = 1000  # rows of XML encoded and written at a time
+
+
 def _rows_xml(
-    table: ViewTable, styles: _StyleIds, widths: list[float]
-) -> tuple[bytes, list[tuple[str, str]]]:
-    """The rows under the header as SpreadsheetML (texts are never formulas), and the
-    (cell, target) of their links."""
-    links: list[tuple[str, str]] = []
+    table: ViewTable, styles: _StyleIds, widths: list[float], links: list[tuple[str, str]]
+) -> Iterator[bytes]:
+    """The rows under the header as SpreadsheetML (texts are never formulas), a chunk of
+    rows at a time; the (cell, target) of their links are added to ``links``."""
     wrapped = [w if c.wrap else None for c, w in zip(table.columns, widths, strict=True)]
     letters = [get_column_letter(j) for j in range(1, len(table.columns) + 1)]
     kinds = [c.kind for c in table.columns]
@@ -596,7 +618,10 @@ def _rows_xml(
             if tail:
                 cells.append(f'<c r="{ref}"{tail}')
         out.append(f'<row r="{r}"{_height(values, wrapped)}>{"".join(cells)}</row>')
-    return "".join(out).encode("utf-8"), links
+        if len(out) >= ROWS_PER_CHUNK:
+            yield "".join(out).encode("utf-8")
+            out.clear()
+    yield "".join(out).encode("utf-8")
 
 
 def _cell_xml(ref: str, kind: str, value: Any, bold: bool, styles: _StyleIds,
