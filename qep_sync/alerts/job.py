@@ -270,6 +270,7 @@ def run_alerts(
     """
     alerts = config.alerts
     check = check or run_check(config, today)
+    check.unpark()  # a sync parks each source's tables once it is written
     check.compute(today, config)
     cal = calendar_of(config)
     transport = sender

@@ -5,6 +5,8 @@ schema, then checked for coherence. The result is a typed table plus findings wi
 from __future__ import annotations
 
 import datetime as dt
+import pickle
+import zlib
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from itertools import pairwise, repeat
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import pandas as pd
 import pandera.pandas as pa
@@ -90,6 +92,14 @@ class RowPositions(Mapping[int, int]):
         return len(self._rows)
 
 
+class _Parked(NamedTuple):
+    """What ``Table.park`` set aside: the names of the parked fields, kept live so that
+    reading one fails loudly, and the compressed pickle of the parked values."""
+
+    fields: frozenset[str]
+    blob: bytes
+
+
 @dataclass
 class Table:
     """A validated tracker sheet: one row per data row, indexed by its sheet row number."""
@@ -103,34 +113,89 @@ class Table:
     computed: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # owned values, set by sync
     columns: dict[str, list[Any]] = field(default_factory=dict)  # field -> values in row order
     positions: RowPositions = field(default_factory=RowPositions)  # sheet row -> column index
+    _parked: _Parked | None = field(default=None, repr=False, compare=False)  # see park
 
     @property
     def tracker(self) -> str:
         return self.sheet.spec.name
+
+    @property
+    def parked(self) -> bool:
+        """Whether the table's values are set aside by ``park`` (until ``unpark``)."""
+        return self._parked is not None
+
+    def park(self, keep: frozenset[str]) -> None:
+        """Set the values aside, compressed, except the fields in ``keep``: a run that holds
+        every source's tables to its end then keeps of each a small part of their memory.
+
+        The columns not in ``keep``, the measures, the owned values and the sheet's kept
+        content go into one blob (pickle, then zlib at its fastest level) until ``unpark``;
+        reading a parked field meanwhile is an error, never a silent None. A parked table
+        is left as it is.
+        """
+        if self._parked is not None:
+            return
+        parked = {name: column for name, column in self.columns.items() if name not in keep}
+        held = (list(self.columns), parked, self.measures, self.computed, self.sheet.kept)
+        blob = zlib.compress(pickle.dumps(held, protocol=5), 1)
+        self._parked = _Parked(frozenset(parked), blob)
+        self.columns = {name: column for name, column in self.columns.items() if name in keep}
+        self.measures = {}
+        self.computed = {}
+        self.sheet.kept = None
+        self.__dict__.pop("frame", None)  # made of every column: made again when asked
+
+    def unpark(self) -> None:
+        """Bring back what ``park`` set aside, the columns in their first order (code walks
+        them in it); a table not parked is left as it is."""
+        if self._parked is None:
+            return
+        order, parked, measures, computed, kept = pickle.loads(zlib.decompress(self._parked.blob))
+        live = self.columns
+        columns = {name: live[name] if name in live else parked[name]
+                   for name in order if name in live or name in parked}  # fmt: skip
+        columns.update(live)  # a field set while parked, if ever: last
+        self.columns, self.measures, self.computed = columns, measures, computed
+        self.sheet.kept = kept
+        self._parked = None
+
+    def _live(self, name: str) -> None:
+        """Fail on reading a parked field: its values are in the blob, not ``columns``."""
+        if self._parked is not None and name in self._parked.fields:
+            raise RuntimeError(
+                f"field {name!r} of {self.source} ({self.tracker}) read while parked: unpark first"
+            )
 
     @cached_property
     def frame(self) -> pd.DataFrame:
         """The typed values as a frame (object columns, indexed by sheet row), made on first
         use: validation and the owned columns work on ``columns``, and a frame per sheet
         held for the whole run doubled the memory the values take."""
+        if self._parked is not None:
+            raise RuntimeError(f"frame of {self.source} ({self.tracker}) asked while parked")
         index = pd.Index(list(self.positions), name="row")
         return pd.DataFrame(self.columns, index=index, dtype=object)
 
     def value(self, row: int, name: str) -> Any:
         """The typed value of a field in a row, None when empty, absent or invalid."""
         if (row, name) in self.invalid:
+            self._live(name)
             return None
         return self.parsed(row, name)
 
     def parsed(self, row: int, name: str) -> Any:
         """The value as parsed, even when a check rejected it; None when empty or unreadable."""
         column = self.columns.get(name)
-        return None if column is None else column[self.positions[row]]
+        if column is None:
+            self._live(name)
+            return None
+        return column[self.positions[row]]
 
     def values(self, name: str) -> list[Any]:
         """``value`` of every row, in row order, at the cost of one pass over ``invalid``."""
         column = self.columns.get(name)
         if column is None:
+            self._live(name)
             return [None] * len(self.positions)
         out = list(column)
         for row, field_name in self.invalid:

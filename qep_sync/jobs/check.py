@@ -30,6 +30,8 @@ from qep_sync.workdays import WorkingCalendar, calendar_of
 
 Progress = Callable[[int, int, Source], None]
 log = logging.getLogger(__name__)
+# What the checks across sources read of a table (_engagements_listed, _services_named).
+CROSS_CHECKED = frozenset({"engagement", *SERVICE_FIELD.values()})
 
 
 @dataclass
@@ -47,6 +49,17 @@ class SourceRun:
             if len(table.computed) != len(table.positions):
                 table.computed = compute_table(table, today, rules, cal)
 
+    def park(self, keep: frozenset[str] = CROSS_CHECKED) -> None:
+        """Set every table's values aside, compressed, but the fields in ``keep``
+        (``Table.park``): by default what the checks across sources still read."""
+        for table in self.tables:
+            table.park(keep)
+
+    def unpark(self) -> None:
+        """Bring every table's values back, before they are used."""
+        for table in self.tables:
+            table.unpark()
+
 
 @dataclass
 class CheckRun:
@@ -63,6 +76,11 @@ class CheckRun:
         cal = calendar_of(config)
         for run in self.sources:
             run.compute(today, config.rules, cal)
+
+    def unpark(self) -> None:
+        """Bring back the values of every source parked (``SourceRun.park``)."""
+        for run in self.sources:
+            run.unpark()
 
 
 def read_source(
@@ -151,10 +169,6 @@ def _free_rows(run: SourceRun) -> None:
     if run.book is not None:
         for sheet in run.book.sheets:
             sheet.rows = []
-
-
-# What the checks across sources read of a table (_engagements_listed, _services_named).
-CROSS_CHECKED = frozenset({"engagement", *SERVICE_FIELD.values()})
 
 
 def _slim(run: SourceRun) -> None:
@@ -260,15 +274,21 @@ def run_check(
     progress: Progress | None = None,
     *,
     tables: bool = True,
+    park: bool = False,
 ) -> CheckRun:
     """Read and validate every source of the config.
 
     ``tables``: keep every source's tables whole, for what sync, alerts and the deliverables
     do with them. False (the check command, which only reports) keeps of each source what
     the checks across sources read (``_slim``): memory then stays flat as sources are added.
+
+    ``park`` (with ``tables``): each source's tables are parked as soon as it is read
+    (``SourceRun.park``), all but the fields the checks across sources read set aside
+    compressed, so that memory grows by little per source. The caller unparks a source
+    before it uses its tables (sync does, one source at a time).
     """
     with long_lived_run():
-        return _run_check(config, today, specs, progress, tables)
+        return _run_check(config, today, specs, progress, tables, park)
 
 
 def _run_check(
@@ -277,6 +297,7 @@ def _run_check(
     specs: dict[str, TrackerSpec] | None,
     progress: Progress | None,
     tables: bool,
+    park: bool,
 ) -> CheckRun:
     specs = specs or load_specs(config.schemas_dir)
     report = Report(today=today)
@@ -287,6 +308,8 @@ def _run_check(
         run = read_source(source, specs, today, config)
         if not tables:
             _slim(run)
+        elif park:
+            run.park()
         runs.append(run)
         settle()  # its tables live to the end of the run
         report.sources.append(run.report)

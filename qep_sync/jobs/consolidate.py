@@ -19,7 +19,7 @@ from qep_sync.config import Config
 from qep_sync.core.services import ALL_SERVICES, UNASSIGNED
 from qep_sync.jobs.check import CheckRun, SourceRun
 from qep_sync.jobs.engagements import consolidated_level, engagements_table
-from qep_sync.jobs.figures import Figures, ServiceStats, read_figures
+from qep_sync.jobs.figures import Figures, Gathered, ServiceStats, read_figures
 from qep_sync.jobs.history import Figure, Past, source_key
 from qep_sync.jobs.links import Linker
 from qep_sync.jobs.lists import anomalies_table, echeances_table, reponses_table
@@ -289,10 +289,12 @@ def consolidate(
     today: dt.date,
     generated: dt.datetime | None = None,
     context: ViewContext | None = None,
+    gathered: Gathered | None = None,
 ) -> ConsolidatedView:
-    """The sheets of the consolidated view, from a run whose tables carry computed values."""
+    """The sheets of the consolidated view, from a run whose tables carry computed values,
+    or from what sync ``gathered`` of them source by source."""
     context = context or ViewContext()
-    data = read_figures(check, today)
+    data = read_figures(check, today, gathered)
     when = f"situation au {today:%d/%m/%Y}"
     time_shown = f" à {generated:%H:%M}" if generated is not None else ""
     if generated is not None:

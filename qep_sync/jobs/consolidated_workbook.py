@@ -580,6 +580,7 @@ def _height(values: list[Any], wrapped: list[float | None]) -> str:
 
 
 ROWS_PER_CHUNK = 1000  # rows of XML encoded and written at a time
+TAILS_KEPT = 4096  # distinct cells of a sheet whose XML is kept for the rows below
 
 
 def _rows_xml(
@@ -608,13 +609,16 @@ def _rows_xml(
                 cells.append(_cell_xml(ref, kind, value, bold, styles, links, width is not None))
                 continue
             # Statuses, services, dates repeat down a column: each distinct one written once
-            # (floats by their repr, so that -0.0 and 0.0 stay apart).
+            # (floats by their repr, so that -0.0 and 0.0 stay apart); the texts of one line
+            # (labels) do not repeat: past TAILS_KEPT, a new value is written, not kept.
             cls = value.__class__
             key = (kind, cls, repr(value) if cls is float else value, bold, width is not None)
             tail = tails.get(key)
             if tail is None:
                 xml = _cell_xml("", kind, value, bold, styles, links, width is not None)
-                tail = tails[key] = xml[len('<c r=""') :] if xml else ""
+                tail = xml[len('<c r=""') :] if xml else ""
+                if len(tails) < TAILS_KEPT:
+                    tails[key] = tail
             if tail:
                 cells.append(f'<c r="{ref}"{tail}')
         out.append(f'<row r="{r}"{_height(values, wrapped)}>{"".join(cells)}</row>')
@@ -657,7 +661,7 @@ def _number_style(kind: str, value: float) -> str:
     return "text"
 
 
-@lru_cache(maxsize=16384)  # services, statuses, kinds and sources repeat on every line
+@lru_cache(maxsize=2048)  # services, statuses, kinds and sources repeat on every line
 def _inline(text: str) -> str:
     """An inline string; a text like « _x0041_ » is escaped, or Excel would show it as « A »."""
     text = _ESCAPE_LIKE.sub(r"_x005F_\1", ILLEGAL_CHARACTERS_RE.sub("", text)[:MAX_TEXT])

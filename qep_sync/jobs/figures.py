@@ -3,6 +3,8 @@ the counts of Synthèse, the latest self-assessment of each engagement.
 
 ``read_figures(check, today)`` reads the run's tables (their user fields and the computed
 columns that ``sync`` filled) once; ``consolidate`` builds its tables from what it returns.
+``sync`` gathers them source by source instead (``Gathered``), as it writes each one, so that
+it can let each source's tables go: the view then reads only what was gathered.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from typing import Any
 
 from qep_sync.cells import a1
 from qep_sync.core.services import ALL_SERVICES, UNASSIGNED, ServiceIndex
-from qep_sync.core.validate import Table
+from qep_sync.core.validate import RowPositions, Table
 from qep_sync.jobs.check import CheckRun, SourceRun
 from qep_sync.text import fold
 from qep_sync.vocabulary import (
     EVALUATED_LEVELS,
+    OPEN_STATUSES,
     SERVICE_FIELD,
     YES,
     ActionStatus,
@@ -77,16 +80,39 @@ class Services:
         return code not in (UNASSIGNED, ALL_SERVICES)
 
 
+# What the consolidated view reads of each tracker's user fields (lists, trends, engagements
+# and the figures here): all a gathered sheet keeps of them (``TrackerRows.detach``).
+VIEW_FIELDS: dict[str, tuple[str, ...]] = {
+    "plan_actions": ("numero", "action", "responsable", "echeance", "engagement"),
+    "documents": ("reference", "intitule", "responsable"),
+    "formations": ("agent", "formation"),
+    "courriers": ("numero", "canal", "objet", "agent", "date_reception"),
+    "indicateurs": ("indicateur", "periode", "valeur", "cible", "sens", "unite"),
+    "autoevaluation": ("module", "engagement", "intitule", "niveau", "date_evaluation",
+                       "evaluateur"),
+}  # fmt: skip
+# Of those, the fields read only on the lines of open items (Échéances, Réponses: the
+# statuses of OPEN_STATUSES): a gathered sheet keeps them on those lines alone (most
+# letters of a year are answered: their numbers are never shown).
+OPEN_ONLY: dict[str, tuple[str, ...]] = {
+    "plan_actions": ("numero", "action", "responsable", "echeance"),
+    "documents": ("reference", "intitule", "responsable"),
+    "formations": ("agent", "formation"),
+    "courriers": ("numero", "objet", "agent"),
+}
+
+
 class TrackerRows:
     """One tracker sheet as plain column lists, each row attributed to its service."""
 
     def __init__(self, run: SourceRun, table: Table, services: Services) -> None:
         self.run = run
         self.table = table
-        self.rows: list[int] = list(table.positions)
+        self.rows: RowPositions = table.positions  # the sheet rows, in order
         self._fields: dict[str, list[Any]] = {}
         self._computed: dict[str, list[Any]] = {}
         self._owned = [c.name for c in table.sheet.spec.computed]
+        self._detached: dict[str, Any] | None = None  # what detach kept of the table
         default = ServiceIndex.default(run.source, table.tracker)
         name = SERVICE_FIELD.get(table.tracker)
         raw = self.field(name) if name else [None] * len(self.rows)
@@ -94,7 +120,37 @@ class TrackerRows:
         self.services = [codes[v] for v in raw]
         for code in set(self.services):
             services.by_code[code].contributors.setdefault(run.source.service, run)
-        self._by_row: dict[int, str] | None = None
+
+    def detach(self) -> None:
+        """Read now what the consolidated view reads of the table (``VIEW_FIELDS``, the
+        computed columns, the measures, the invalid levels), so that the table's own values
+        can go (sync parks them once the source is written); any other field then fails."""
+        for name in VIEW_FIELDS.get(self.tracker, ()):
+            self.field(name)
+        for name in self._owned:
+            self.owned(name)
+        if self.tracker in OPEN_ONLY:
+            status = self.owned("statut")
+            still_open = OPEN_STATUSES[self.tracker]
+            for name in OPEN_ONLY[self.tracker]:
+                self._fields[name] = [v if s in still_open else None
+                                      for v, s in zip(self._fields[name], status, strict=True)]  # fmt: skip
+        self._detached = {"measures": dict(self.table.measures),
+                          "niveau": self._invalid_rows("niveau")}  # fmt: skip
+
+    @property
+    def measures(self) -> dict[tuple[int, str], Any]:
+        """How each number was written (a percentage...), by (row, field)."""
+        return self.table.measures if self._detached is None else self._detached["measures"]
+
+    def invalid_rows(self, name: str) -> set[int]:
+        """The rows whose ``name`` a check rejected (kept by ``detach`` for ``niveau``)."""
+        if self._detached is None:
+            return self._invalid_rows(name)
+        return self._detached[name]
+
+    def _invalid_rows(self, name: str) -> set[int]:
+        return {row for row, f in self.table.invalid if f == name}
 
     @property
     def tracker(self) -> str:
@@ -126,11 +182,13 @@ class TrackerRows:
         return values
 
     def _field(self, name: str) -> list[Any]:
+        if self._detached is not None:
+            raise KeyError(f"{name}: not gathered for the view (figures.VIEW_FIELDS)")
         column = self.table.columns.get(name)
         if column is None:
             return [None] * len(self.rows)
         values = [None if v is None or (isinstance(v, float) and v != v) else v for v in column]
-        bad = {row for row, f in self.table.invalid if f == name}
+        bad = self._invalid_rows(name)
         if bad:
             values = [None if r in bad else v for r, v in zip(self.rows, values, strict=True)]
         return values
@@ -153,9 +211,8 @@ class TrackerRows:
     def service_of(self, row: int | None) -> str | None:
         if row is None:
             return None
-        if self._by_row is None:
-            self._by_row = dict(zip(self.rows, self.services, strict=True))
-        return self._by_row.get(row)
+        at = self.rows.get(row)
+        return None if at is None else self.services[at]
 
 
 @dataclass
@@ -212,15 +269,30 @@ class Figures:
         return (v for v in self.views if v.tracker == tracker)
 
 
-def read_figures(check: CheckRun, today: dt.date) -> Figures:
-    services = Services(check)
-    views = [
-        TrackerRows(run, table, services)
-        for run in check.sources
-        for table in run.tables
-        if table.tracker in SERVICE_FIELD
-    ]
-    data = Figures(today, services, views, defaultdict(ServiceStats), [])
+@dataclass
+class Gathered:
+    """The sheets of a run as the view reads them, gathered source by source (``add``)."""
+
+    services: Services
+    views: list[TrackerRows] = field(default_factory=list)
+
+    def add(self, run: SourceRun, *, detach: bool = True) -> None:
+        """The source's tracker sheets; ``detach``: read now all the view will read of them."""
+        for table in run.tables:
+            if table.tracker in SERVICE_FIELD:
+                view = TrackerRows(run, table, self.services)
+                if detach:
+                    view.detach()
+                self.views.append(view)
+
+
+def read_figures(check: CheckRun, today: dt.date, gathered: Gathered | None = None) -> Figures:
+    """The figures of the run, from its tables, or from what sync gathered of them."""
+    if gathered is None:
+        gathered = Gathered(Services(check))
+        for run in check.sources:
+            gathered.add(run, detach=False)
+    data = Figures(today, gathered.services, gathered.views, defaultdict(ServiceStats), [])
     data.assessments = _latest_assessments(data)
     _count_statuses(data)
     return data
@@ -234,7 +306,7 @@ def _latest_assessments(data: Figures) -> list[Assessment]:
                       v.field("intitule"), v.field("niveau"), v.field("date_evaluation"),
                       v.owned("prochaine_evaluation"), v.owned("statut"), v.field("evaluateur"),
                       strict=True)  # fmt: skip
-        invalid = {row for row, name in v.table.invalid if name == "niveau"}
+        invalid = v.invalid_rows("niveau")
         for row, service, module, number, title, level, when, due, status, who in columns:
             if module is None or number is None:
                 continue  # an error of the sheet, listed in Anomalies

@@ -133,7 +133,7 @@ def _reported(data: Figures, month: dt.date) -> tuple[dict[str, list[_Reported]]
     found: dict[str, list[_Reported]] = {}
     names: dict[str, str] = {}
     for v in data.of("indicateurs"):
-        measures = v.table.measures
+        measures = v.measures
         entries = zip(v.rows, v.services, v.field("indicateur"), v.field("periode"),
                       v.field("valeur"), strict=True)  # fmt: skip
         for row, service, name, period, value in entries:

@@ -29,6 +29,7 @@ from qep_sync.errors import STOPS_THE_RUN, WriteBackError, unexpected
 from qep_sync.jobs.check import CheckRun, Progress, SourceRun, run_check
 from qep_sync.jobs.consolidate import ViewContext, consolidate, last_change
 from qep_sync.jobs.consolidated_workbook import ConsolidationResult, write_view
+from qep_sync.jobs.figures import Gathered, Services
 from qep_sync.jobs.heap import long_lived_run, settle
 from qep_sync.jobs.history import History, HistoryError, source_key
 from qep_sync.jobs.outcome import RunSummary
@@ -350,28 +351,36 @@ def _run_sync(
     now: dt.datetime | None,
     progress: Progress | None,
 ) -> SyncRun:
-    check = run_check(config, today, progress=progress)
+    check = run_check(config, today, progress=progress, park=True)  # unparked one by one
     cal = calendar_of(config)
     history = _history(config) if config.path is not None and not dry_run else None
     try:
         if history is not None and _as_left_before(history, config, today, now, check):
             return _left_as_they_are(check, config)
         memory = OwnedMemory(history) if history is not None else None
+        gathered = (
+            Gathered(Services(check)) if config.consolidated is not None and not dry_run else None
+        )
         writes = []
         for run in check.sources:
+            run.unpark()
             if memory is not None and run.book is not None:
                 memory.compare(run)
             write = sync_source(run, today, config, cal, dry_run)
             writes.append(write)
             if memory is not None and _settled(write):
                 memory.keep(run, write.status == "written", _time_after(run, write))
+            if gathered is not None:
+                gathered.add(run)
             if not dry_run:  # a dry run's caller may plan the sheets again (bench, tests)
                 for table in run.tables:  # what planning and typed values needed, not the view
                     table.sheet.kept = None
-            settle()  # the computed columns live to the end of the run
+                run.park()  # the view reads what was gathered; alerts unpark the tables
+            settle()
         result = SyncRun(check, writes, dry_run)
-        if config.consolidated is not None and not dry_run:
-            result.consolidated = _consolidate(check, today, now, config, history, writes, memory)
+        if gathered is not None:
+            result.consolidated = _consolidate(check, today, now, config, history, writes, memory,
+                                               gathered)  # fmt: skip
         elif history is not None and memory is not None:
             history.record(today, [], {}, _written_times(check, writes), memory.owned,
                            owned_times=memory.times)  # fmt: skip
@@ -398,6 +407,7 @@ def _consolidate(
     history: History | None,
     writes: list[FileWrite],
     memory: OwnedMemory | None,
+    gathered: Gathered,
 ) -> ConsolidationResult:
     """Build the view and write it, unless the workbook already shows it (the history keeps
     the state of its last write); record the run's snapshot, and the workspace's state when
@@ -409,7 +419,8 @@ def _consolidate(
         past = (
             history.past(today, config.copil_dates, months_until(today), seen) if history else None
         )
-        view = consolidate(check, today, generated=now, context=ViewContext.of(config, past))
+        view = consolidate(check, today, generated=now, context=ViewContext.of(config, past),
+                           gathered=gathered)  # fmt: skip
         result = write_view(view, path, history.view_state(path) if history else None)
         if history is not None and past is not None and memory is not None:
             state = None

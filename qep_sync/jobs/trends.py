@@ -122,7 +122,7 @@ def indicateurs_table(data: Figures, heading: str, linker: Linker) -> ViewTable:
     months = months_until(data.today)
     lines: dict[tuple[str, str], dict[str, Any]] = {}
     for v in data.of("indicateurs"):
-        measures = v.table.measures
+        measures = v.measures
         fields = [v.field(n) for n in ("indicateur", "periode", "valeur", "cible", "sens", "unite")]
         entries = zip(v.rows, v.services, *fields, v.owned("atteint"), strict=True)
         for row, service, name, period, value, target, sense, unit, reached in entries:

@@ -276,7 +276,7 @@ def _trainings(data: Figures, year: int) -> ViewTable:
 def _indicators(data: Figures, year: int) -> ViewTable:
     lines: dict[tuple[str, str], dict[str, Any]] = {}
     for v in data.of("indicateurs"):
-        measures = v.table.measures
+        measures = v.measures
         for row, svc, name, period, value, target, reached, source in zip(
             v.rows, v.services, v.field("indicateur"), v.field("periode"), v.field("valeur"),
             v.field("cible"), v.owned("atteint"), v.field("source"), strict=True,

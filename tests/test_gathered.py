@@ -1,0 +1,71 @@
+"""The consolidated view from what sync gathers source by source (figures.Gathered), its
+tables parked as each source is written, is the view made from the whole tables.
+
+Sync lets each source's tables go once written (memory grows with one source, not with the
+workspace); the view must not change for it. The demo workspace holds every tracker, central
+workbooks, unknown services, invalid levels and percentages written both ways.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from conftest import TODAY
+
+from qep_sync.config import load_config
+from qep_sync.jobs.check import run_check
+from qep_sync.jobs.consolidate import consolidate
+from qep_sync.jobs.consolidated_workbook import view_digest
+from qep_sync.jobs.figures import Gathered, Services
+from qep_sync.jobs.sync import run_sync
+from qep_sync.workspace.create import create_workspace
+
+NOW = dt.datetime(2026, 12, 1, 10, 15)
+
+
+def test_the_gathered_view_is_the_view_of_the_whole_tables(tmp_path: Path) -> None:
+    create_workspace(tmp_path, demo=True, today=TODAY, force=False)
+    config = load_config(tmp_path / "qep-sync.toml")
+    check = run_check(config, TODAY)
+    check.compute(TODAY, config)
+    whole = consolidate(check, TODAY, generated=NOW)
+    gathered = Gathered(Services(check))
+    for run in check.sources:
+        gathered.add(run)
+        run.park()
+    assert any(t.parked for run in check.sources for t in run.tables)
+    parked = consolidate(check, TODAY, generated=NOW, gathered=gathered)
+    assert [t.title for t in parked.tables] == [t.title for t in whole.tables]
+    for mine, theirs in zip(parked.tables, whole.tables, strict=True):
+        assert mine.rows == theirs.rows, mine.title
+        assert mine.total == theirs.total, mine.title
+    assert parked.snapshot == whole.snapshot
+    assert view_digest(parked) == view_digest(whole)
+    assert len(whole.table("Échéances").rows) > 10 and len(whole.table("Indicateurs").rows) > 5
+
+
+def test_a_gathered_sheet_refuses_a_field_it_did_not_gather(tmp_path: Path) -> None:
+    create_workspace(tmp_path, demo=True, today=TODAY, force=False)
+    config = load_config(tmp_path / "qep-sync.toml")
+    check = run_check(config, TODAY)
+    check.compute(TODAY, config)
+    gathered = Gathered(Services(check))
+    gathered.add(check.sources[0])
+    letters = next(v for v in gathered.views if v.tracker == "courriers")
+    assert letters.field("objet") == letters.field("objet")  # gathered: read again as it was
+    with pytest.raises(KeyError, match="VIEW_FIELDS"):
+        letters.field("date_reponse")  # the view never reads it: a new reader must add it
+
+
+def test_a_sync_parks_each_source_and_the_alerts_read_it_whole(tmp_path: Path) -> None:
+    create_workspace(tmp_path, demo=True, today=TODAY, force=False)
+    config = load_config(tmp_path / "qep-sync.toml")
+    synced = run_sync(config, TODAY, now=NOW)
+    tables = [t for run in synced.check.sources for t in run.tables]
+    assert tables and all(t.parked for t in tables)
+    synced.check.unpark()
+    letters = synced.check.tables("courriers")
+    assert letters and all(len(t.computed) == len(t.positions) for t in letters)
+    assert all("date_reponse" in t.columns for t in letters)
