@@ -18,7 +18,7 @@ from qep_sync.config import load_config
 from qep_sync.jobs.check import run_check
 from qep_sync.jobs.consolidate import consolidate
 from qep_sync.jobs.consolidated_workbook import view_digest
-from qep_sync.jobs.figures import Gathered, Services
+from qep_sync.jobs.figures import Coded, Gathered, Services, coded
 from qep_sync.jobs.sync import run_sync
 from qep_sync.workspace.create import create_workspace
 
@@ -69,3 +69,16 @@ def test_a_sync_parks_each_source_and_the_alerts_read_it_whole(tmp_path: Path) -
     letters = synced.check.tables("courriers")
     assert letters and all(len(t.computed) == len(t.positions) for t in letters)
     assert all("date_reponse" in t.columns for t in letters)
+
+
+def test_a_column_of_few_values_is_kept_as_codes_and_reads_the_same() -> None:
+    when = dt.date(2026, 11, 2)
+    column = ["En retard", None, "À jour", "En retard", when, None] * 1000
+    kept = coded(column)
+    assert isinstance(kept, Coded)
+    assert list(kept) == column and len(kept) == len(column)
+    assert kept[4] is when and kept[7] is None and kept[2:5] == column[2:5]
+    for mixed in ([1, True, 2], [0.0, -0.0], [1, 1.0], [["unhashable"]]):
+        assert coded(mixed) is mixed  # never taken for one another
+    many = [str(i) for i in range(70_000)]
+    assert coded(many) is many

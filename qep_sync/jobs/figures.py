@@ -10,11 +10,12 @@ it can let each source's tables go: the view then reads only what was gathered.
 from __future__ import annotations
 
 import datetime as dt
+from array import array
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, overload
 
 from qep_sync.cells import a1
 from qep_sync.core.services import ALL_SERVICES, UNASSIGNED, ServiceIndex
@@ -102,6 +103,46 @@ OPEN_ONLY: dict[str, tuple[str, ...]] = {
 }
 
 
+class Coded(Sequence[Any]):
+    """A column of few distinct values, as a code per row (2 bytes, not a pointer of 8) and
+    the values: what a gathered sheet keeps of a column, for every source to the end of a sync."""
+
+    __slots__ = ("_codes", "_values")
+
+    def __init__(self, codes: array[int], values: list[Any]) -> None:
+        self._codes, self._values = codes, values
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self._values.__getitem__, self._codes)
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Any]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self._values[c] for c in self._codes[i]]
+        return self._values[self._codes[i]]
+
+
+def coded(values: Sequence[Any]) -> Sequence[Any]:
+    """``values`` as a ``Coded`` column when it holds at most 65,536 distinct values, else
+    as they are; so too when numbers of two kinds (1, 1.0, True) or floats (0.0, -0.0) could
+    be taken for one another as keys: they stay apart."""
+    try:
+        distinct = dict.fromkeys(values)
+    except TypeError:  # a value that cannot be a key
+        return values
+    kinds = set(map(type, values))  # all of them: 1 and True make one key
+    if len(distinct) > 65536 or float in kinds or len(kinds & {int, bool}) > 1:
+        return values
+    index = {v: i for i, v in enumerate(distinct)}
+    return Coded(array("H", map(index.__getitem__, values)), list(distinct))
+
+
 class TrackerRows:
     """One tracker sheet as plain column lists, each row attributed to its service."""
 
@@ -109,15 +150,15 @@ class TrackerRows:
         self.run = run
         self.table = table
         self.rows: RowPositions = table.positions  # the sheet rows, in order
-        self._fields: dict[str, list[Any]] = {}
-        self._computed: dict[str, list[Any]] = {}
+        self._fields: dict[str, Sequence[Any]] = {}
+        self._computed: dict[str, Sequence[Any]] = {}
         self._owned = [c.name for c in table.sheet.spec.computed]
         self._detached: dict[str, Any] | None = None  # what detach kept of the table
         default = ServiceIndex.default(run.source, table.tracker)
         name = SERVICE_FIELD.get(table.tracker)
         raw = self.field(name) if name else [None] * len(self.rows)
         codes = {v: services.resolve(v, default) for v in dict.fromkeys(raw)}  # few texts
-        self.services = [codes[v] for v in raw]
+        self.services: Sequence[str] = [codes[v] for v in raw]
         for code in set(self.services):
             services.by_code[code].contributors.setdefault(run.source.service, run)
 
@@ -135,6 +176,10 @@ class TrackerRows:
             for name in OPEN_ONLY[self.tracker]:
                 self._fields[name] = [v if s in still_open else None
                                       for v, s in zip(self._fields[name], status, strict=True)]  # fmt: skip
+        for columns in (self._fields, self._computed):
+            for name, values in columns.items():
+                columns[name] = coded(values)
+        self.services = coded(self.services)
         self._detached = {"measures": dict(self.table.measures),
                           "niveau": self._invalid_rows("niveau")}  # fmt: skip
 
@@ -173,7 +218,7 @@ class TrackerRows:
         """The A1 reference of a row's first tracker column: where its link opens."""
         return a1(row, min(self.table.sheet.columns.values(), default=0))
 
-    def field(self, name: str) -> list[Any]:
+    def field(self, name: str) -> Sequence[Any]:
         """A user field in row order: None where empty, absent or invalid. Made once per
         name (each sheet of the view reads the same columns): not to be changed."""
         values = self._fields.get(name)
@@ -193,7 +238,7 @@ class TrackerRows:
             values = [None if r in bad else v for r, v in zip(self.rows, values, strict=True)]
         return values
 
-    def owned(self, name: str) -> list[Any]:
+    def owned(self, name: str) -> Sequence[Any]:
         """A computed column in row order (None when sync has not computed it); made once
         per name, as ``field``."""
         values = self._computed.get(name)
