@@ -84,15 +84,21 @@ class CheckRun:
 
 
 def read_source(
-    source: Source, specs: dict[str, TrackerSpec], today: dt.date, config: Config
+    source: Source,
+    specs: dict[str, TrackerSpec],
+    today: dt.date,
+    config: Config,
+    *,
+    for_writing: bool = True,
 ) -> SourceRun:
     """Read and validate one source; whatever stops it becomes the report's error for it.
 
     A SourceError carries its French reason; anything else (a library's own failure) is
     logged with its traceback and reported as an unexpected error of that source alone.
+    ``for_writing``: keep what writing the owned cells back needs (not for a report).
     """
     try:
-        return _read_and_validate(source, specs, today, config)
+        return _read_and_validate(source, specs, today, config, for_writing)
     except BaseException as exc:
         if isinstance(exc, STOPS_THE_RUN):
             raise
@@ -103,7 +109,11 @@ def read_source(
 
 
 def _read_and_validate(
-    source: Source, specs: dict[str, TrackerSpec], today: dt.date, config: Config
+    source: Source,
+    specs: dict[str, TrackerSpec],
+    today: dt.date,
+    config: Config,
+    for_writing: bool,
 ) -> SourceRun:
     report = SourceReport(source=source.label, service=source.service, name=source.name)
     run = SourceRun(source, report)
@@ -157,14 +167,16 @@ def _read_and_validate(
                 "le suivi (par exemple « Plan d'actions »), complétez son en-tête ou indiquez-le "
                 "dans la configuration (sources.sheets)"
             )
-    _free_rows(run)
+    _free_rows(run, for_writing)
     return run
 
 
-def _free_rows(run: SourceRun) -> None:
-    """Keep what write-back needs and let the raw rows go: memory stays flat with sources."""
+def _free_rows(run: SourceRun, for_writing: bool) -> None:
+    """Keep what write-back needs (``for_writing``: a report needs none of it) and let the
+    raw rows go: memory stays flat with sources."""
     for table in run.tables:
-        table.sheet.keep()
+        if for_writing:
+            table.sheet.keep()
         table.sheet.rows = []
     if run.book is not None:
         for sheet in run.book.sheets:
@@ -305,7 +317,7 @@ def _run_check(
     for i, source in enumerate(config.sources):
         if progress:
             progress(i, len(config.sources), source)
-        run = read_source(source, specs, today, config)
+        run = read_source(source, specs, today, config, for_writing=tables)
         if not tables:
             _slim(run)
         elif park:
