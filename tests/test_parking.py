@@ -20,6 +20,7 @@ from conftest import TODAY, make_workbook
 from qep_sync.config import Config, load_config, parse_config
 from qep_sync.core.validate import Table
 from qep_sync.jobs.check import CROSS_CHECKED, CheckRun, run_check
+from qep_sync.jobs.sync import plan_sheet
 from qep_sync.workspace.create import create_workspace
 
 D = dt.date
@@ -175,3 +176,14 @@ def test_the_warnings_across_sources_are_the_same_on_parked_tables(tmp_path: Pat
         assert b.findings == a.findings
         b.unpark()
         assert held(b) == held(a)
+
+
+def test_a_parked_table_cannot_be_planned_on_an_empty_state(demo: Config) -> None:
+    """Planned on a parked table, the write-back would see no cell beside the table and
+    could put a new owned column over a user's cells: it must refuse, not guess."""
+    run = run_check(demo, TODAY, park=True)
+    table = next(t for t in tables_of(run) if t.tracker == "plan_actions")
+    with pytest.raises(RuntimeError, match="unpark"):
+        plan_sheet(table, {})
+    run.unpark()
+    assert plan_sheet(table, {}).header_row == table.sheet.header_row  # whole again: plans

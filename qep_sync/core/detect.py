@@ -51,6 +51,18 @@ class TrackerSheet:
         names = self.spec.key or tuple(f.name for f in self.spec.required)
         return [self.columns[n] for n in names if n in self.columns]
 
+    def planning(self) -> Kept:
+        """What planning the write-back needs: as kept when the rows were freed, else taken
+        from the raw rows now. Raw rows gone and nothing kept (a parked table) is an error:
+        an empty state would let a new owned column land on a user's cells."""
+        if self.kept is None:
+            if not self.sheet.rows:  # a tracker holds its header row at least: freed
+                raise RuntimeError(f"{self.title}: write-back state asked once the rows were "
+                                   "freed (a parked table: unpark it first)")  # fmt: skip
+            self.keep()
+        assert self.kept is not None
+        return self.kept
+
     def keep(self) -> Kept:
         """Take from the raw rows what planning the write-back needs, so they can be freed."""
         rows = self.sheet.rows

@@ -180,7 +180,7 @@ class TrackerRows:
             for name, values in columns.items():
                 columns[name] = coded(values)
         self.services = coded(self.services)
-        self._detached = {"measures": dict(self.table.measures),
+        self._detached = {"measures": self.table.measures,  # parking sets a new one
                           "niveau": self._invalid_rows("niveau")}  # fmt: skip
 
     @property

@@ -136,7 +136,7 @@ def plan_sheet(
     owned columns stand (``SheetPatch.layout``: colours, header prompts, autofilter)."""
     ts = table.sheet
     spec = ts.spec
-    kept = ts.kept or ts.keep()
+    kept = ts.planning()
     names = [c.name for c in spec.computed] + ["controle"]
     titles = [c.title for c in spec.computed] + [CONTROL_TITLE]
     patch = SheetPatch(ts.title, ts.sheet.part or "", ts.header_row)
@@ -351,7 +351,8 @@ def _run_sync(
     now: dt.datetime | None,
     progress: Progress | None,
 ) -> SyncRun:
-    check = run_check(config, today, progress=progress, park=True)  # unparked one by one
+    # Parked as read, unparked one by one (a dry run's caller may use them all after).
+    check = run_check(config, today, progress=progress, park=not dry_run)
     cal = calendar_of(config)
     history = _history(config) if config.path is not None and not dry_run else None
     try:

@@ -64,7 +64,7 @@ def _canon(value: Any) -> str:
 
 def row_keys(table: Table) -> dict[int, str]:
     """Each data row's key (its key fields' values; the row number when they repeat)."""
-    kept = table.sheet.kept or table.sheet.keep()
+    kept = table.sheet.planning()
     rows = list(table.positions)  # data rows in sheet order (no frame built)
     parts = [_column_parts(kept.anchors[c], rows) for c in sorted(kept.anchors)]
     keys: dict[int, str] = {}
@@ -113,7 +113,7 @@ def flag_replaced(run: SourceRun, recorded: Owned | None, keys: RowKeys | None =
     count = 0
     for table in run.tables:
         ts = table.sheet
-        kept = ts.kept or ts.keep()
+        kept = ts.planning()
         before = recorded.get(ts.title, {})
         row_key = keys.of(table).get
         for name, title in _fields(ts).items():
