@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 from conftest import make_workbook
 
+from qep_sync.alerts.job import run_alerts
 from qep_sync.config import load_config
 from qep_sync.jobs import typed_values
 from qep_sync.jobs.sync import SyncRun, run_sync
@@ -164,6 +165,7 @@ def test_a_workspace_left_as_the_last_sync_found_it_is_only_read(workspace: Path
     source, view = (workspace / SOURCE).read_bytes(), _file(workspace)
     for hours in (1, 2):
         again = _sync(workspace, now=MORNING + dt.timedelta(hours=hours))
+        assert not again.check.whole  # the files' stamps said so before reading: report only
         assert not _computed(again)  # read and checked; nothing computed, planned or built
         assert [w.status for w in again.writes] == ["unchanged"]
         assert again.consolidated is not None and "rien n'a changé" in again.consolidated.message
@@ -201,3 +203,35 @@ def test_any_change_to_the_workspace_gets_the_whole_sync(workspace: Path, change
         assert run.consolidated is not None and run.consolidated.rewritten  # 2 late, not 1
     if change == "workbook deleted":
         assert (workspace / VIEW).is_file()
+
+
+def test_a_source_saved_between_the_look_and_the_read_gets_the_whole_sync(
+    workspace: Path,
+) -> None:
+    _sync(workspace)  # records the workspace as it left it
+    saved: list[str] = []
+
+    def save_once(i: int, n: int, source: object) -> None:  # called before each read
+        if not saved:  # the stamps looked at say « as it was »; the file read is not
+            make_workbook(workspace / SOURCE, {PLAN: _plan(2)})
+            saved.append("saved")
+
+    config = load_config(workspace / "qep-sync.toml")
+    run = run_sync(config, TODAY, now=MORNING + dt.timedelta(hours=1), progress=save_once)
+    assert saved and run.check.whole and _computed(run)
+    assert [w.status for w in run.writes] == ["written"]
+    assert run.consolidated is not None and run.consolidated.rewritten  # 2 late, not 1
+
+
+def test_the_alerts_after_a_sync_that_kept_no_table_read_the_files_again(
+    workspace: Path,
+) -> None:
+    _sync(workspace)
+    again = _sync(workspace, now=MORNING + dt.timedelta(hours=1))
+    assert not again.check.whole
+    config = load_config(workspace / "qep-sync.toml")
+    now = MORNING + dt.timedelta(hours=2)
+    reused = run_alerts(config, TODAY, dry_run=True, now=now, check=again.check)
+    fresh = run_alerts(config, TODAY, dry_run=True, now=now)
+    assert reused.check.whole and [i.id for i in reused.items] == [i.id for i in fresh.items]
+    assert reused.items  # the late action A1

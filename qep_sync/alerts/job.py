@@ -269,7 +269,8 @@ def run_alerts(
     ``env``: where the SMTP password variable is looked up (default: the process environment).
     """
     alerts = config.alerts
-    check = check or run_check(config, today)
+    if check is None or not check.whole:  # a sync that found nothing new kept no table
+        check = run_check(config, today)
     check.unpark()  # a sync parks each source's tables once it is written
     check.compute(today, config)
     cal = calendar_of(config)

@@ -42,6 +42,9 @@ class SourceRun:
     report: SourceReport
     book: Book | None = None
     tables: list[Table] = field(default_factory=list)
+    # The source as read: a file's modification time and size, a Google Sheet's
+    # modification time (None when unknown); what tells a sync the workspace is as it was.
+    stamp: str | None = None
 
     def compute(self, today: dt.date, rules: Rules, cal: WorkingCalendar) -> None:
         """Fill each table's owned columns for ``today``; a table already computed is kept."""
@@ -67,6 +70,7 @@ class CheckRun:
     sources: list[SourceRun]
     specs: dict[str, TrackerSpec]
     services: ServiceIndex = field(default_factory=lambda: ServiceIndex(()))
+    whole: bool = True  # every table kept whole (False: a report's check, ``tables=False``)
 
     def tables(self, tracker: str) -> list[Table]:
         return [t for s in self.sources for t in s.tables if t.tracker == tracker]
@@ -123,6 +127,7 @@ def _read_and_validate(
         report.error = exc.reason
         return run
     run.book = workbook
+    run.stamp = _stamp_of(workbook)
     for title in source.sheets:
         if title not in {s.title for s in workbook.sheets}:
             report.error = f"onglet « {title} » (indiqué dans la configuration) absent du classeur"
@@ -169,6 +174,16 @@ def _read_and_validate(
             )
     _free_rows(run, for_writing)
     return run
+
+
+def _stamp_of(book: Book) -> str | None:
+    """A book's stamp as read (never as it is now: a save after the read is not in this
+    run's figures)."""
+    mtime_ns, size = getattr(book, "mtime_ns", None), getattr(book, "size", None)
+    if mtime_ns is not None:
+        return f"{mtime_ns}:{size}"
+    moment = book.last_change()
+    return moment.isoformat() if moment is not None else None
 
 
 def _free_rows(run: SourceRun, for_writing: bool) -> None:
@@ -327,7 +342,7 @@ def _run_check(
         report.sources.append(run.report)
     named = [text for s in runs for t in s.tables if t.tracker == "correspondants"
              for text in t.values("service")]  # fmt: skip
-    result = CheckRun(report, runs, specs, ServiceIndex(config.sources, named))
+    result = CheckRun(report, runs, specs, ServiceIndex(config.sources, named), whole=tables)
     _engagements_listed(result)
     if config.consolidated is not None:  # a quick look at files knows no service but theirs
         _services_named(result)

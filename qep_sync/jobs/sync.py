@@ -351,13 +351,19 @@ def _run_sync(
     now: dt.datetime | None,
     progress: Progress | None,
 ) -> SyncRun:
-    # Parked as read, unparked one by one (a dry run's caller may use them all after).
-    check = run_check(config, today, progress=progress, park=not dry_run)
-    cal = calendar_of(config)
     history = _history(config) if config.path is not None and not dry_run else None
     try:
+        # Every file as the last sync left it: read for the report alone (nothing kept for
+        # writing); confirmed by the stamps as read, else read again for writing. Tables
+        # parked as read, unparked one by one (a dry run's caller may use them all after).
+        unchanged = history is not None and _as_left_before(history, config, today, now, None)
+        check = run_check(config, today, progress=progress, tables=not unchanged,
+                          park=not dry_run)  # fmt: skip
         if history is not None and _as_left_before(history, config, today, now, check):
             return _left_as_they_are(check, config)
+        if unchanged:  # saved between the look and the read
+            check = run_check(config, today, progress=progress, park=True)
+        cal = calendar_of(config)
         memory = OwnedMemory(history) if history is not None else None
         gathered = (
             Gathered(Services(check)) if config.consolidated is not None and not dry_run else None
@@ -426,7 +432,7 @@ def _consolidate(
         if history is not None and past is not None and memory is not None:
             state = None
             if result.status == "written" and all(_settled(w) for w in writes):
-                state = workspace_state(config, today, now, check, writes)
+                state = workspace_state(config, today, now, _stamps(check, writes))
             history.record(today, view.snapshot, past.persons, _written_times(check, writes),
                            memory.owned, owned_times=memory.times,
                            views={path: result.state} if result.state else None,
@@ -443,40 +449,43 @@ def workspace_state(
     config: Config,
     today: dt.date,
     now: dt.datetime | None,
-    check: CheckRun,
-    writes: list[FileWrite] | None = None,
+    stamps: list[tuple[str, str | None]],
 ) -> str | None:
     """What a sync's outcome depends on, as a digest: qep-sync's version, the day (and the
-    day of generation the workbook shows, from ``now``), the settings, every source (a
-    file's modification time and size, a Google Sheet's modification time: as this run
-    read it, or as its write left it) and the consolidated workbook as it is now. None when one of them is unknown (a source not read, a Google
-    Sheet just written, a workbook missing): such a workspace is never taken as left as it
-    was."""
+    day of generation the workbook shows, from ``now``), the settings, every source's
+    ``stamps`` (by ``source_key``: see ``_stamps``) and the consolidated workbook as it is
+    now. None when one of them is unknown (a source not read, a Google Sheet just written,
+    a workbook missing): such a workspace is never taken as left as it was."""
     generated = now.date().isoformat() if now is not None else ""
     digest = hashlib.sha256(f"{__version__}\n{today}\n{generated}\n{config!r}\n".encode())
-    for i, run in enumerate(check.sources):
-        written = writes is not None and writes[i].status == "written"
-        stamp = _as_written(run) if written else _as_read(run)
+    for key, stamp in stamps:
         if stamp is None:
             return None
-        digest.update(f"{source_key(run.source)}={stamp}\n".encode())
+        digest.update(f"{key}={stamp}\n".encode())
     if config.consolidated is None or not config.consolidated.is_file():
         return None
     digest.update(f"consolidated={files.stamp(config.consolidated)}\n".encode())
     return digest.hexdigest()
 
 
-def _as_read(run: SourceRun) -> str | None:
-    """A source's stamp as this run read it (never as it is now: a save after the read is
-    not in this run's figures, so it must not be taken as seen)."""
-    book = run.book
-    if book is None or run.report.error:
-        return None
-    mtime_ns, size = getattr(book, "mtime_ns", None), getattr(book, "size", None)
-    if mtime_ns is not None:
-        return f"{mtime_ns}:{size}"
-    moment = book.last_change()
-    return moment.isoformat() if moment is not None else None
+def _stamps(check: CheckRun, writes: list[FileWrite] | None = None) -> list[tuple[str, str | None]]:
+    """Each source's stamp: as this run read it, or as its write left it."""
+    out = []
+    for i, run in enumerate(check.sources):
+        written = writes is not None and writes[i].status == "written"
+        out.append((source_key(run.source),
+                    _as_written(run) if written else None if run.report.error else run.stamp))  # fmt: skip
+    return out
+
+
+def _stamps_now(config: Config) -> list[tuple[str, str | None]]:
+    """Each source file's stamp as it is now, before reading (a Google Sheet's is not known
+    without reading it: None)."""
+    out = []
+    for source in config.sources:
+        stamp = files.stamp(source.path) if source.path is not None else None
+        out.append((source_key(source), None if stamp is None else f"{stamp[0]}:{stamp[1]}"))
+    return out
 
 
 def _as_written(run: SourceRun) -> str | None:
@@ -488,16 +497,22 @@ def _as_written(run: SourceRun) -> str | None:
 
 
 def _as_left_before(
-    history: History, config: Config, today: dt.date, now: dt.datetime | None, check: CheckRun
+    history: History,
+    config: Config,
+    today: dt.date,
+    now: dt.datetime | None,
+    check: CheckRun | None,
 ) -> bool:
     """Whether the workspace is as a sync left it earlier today (the history keeps its
     ``workspace_state``): every source and the consolidated workbook as that sync wrote or
     found them, the same settings, the same day. Then computing, planning and the view
-    would find what that sync made: nothing to do."""
+    would find what that sync made: nothing to do. With ``check`` None: the files as they
+    are now, before reading them (a guess, that the stamps as read must confirm)."""
     if config.consolidated is None:
         return False
     recorded = history.workspace_state()
-    return recorded is not None and recorded == workspace_state(config, today, now, check)
+    stamps = _stamps(check) if check is not None else _stamps_now(config)
+    return recorded is not None and recorded == workspace_state(config, today, now, stamps)
 
 
 def _left_as_they_are(check: CheckRun, config: Config) -> SyncRun:
