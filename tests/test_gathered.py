@@ -15,6 +15,8 @@ import pytest
 from conftest import TODAY
 
 from qep_sync.config import load_config
+from qep_sync.core.spill import Spill
+from qep_sync.jobs import figures
 from qep_sync.jobs.check import run_check
 from qep_sync.jobs.consolidate import consolidate
 from qep_sync.jobs.consolidated_workbook import view_digest
@@ -25,18 +27,28 @@ from qep_sync.workspace.create import create_workspace
 NOW = dt.datetime(2026, 12, 1, 10, 15)
 
 
-def test_the_gathered_view_is_the_view_of_the_whole_tables(tmp_path: Path) -> None:
+@pytest.mark.parametrize("spilled", [False, True], ids=["in memory", "spilled"])
+def test_the_gathered_view_is_the_view_of_the_whole_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spilled: bool
+) -> None:
     create_workspace(tmp_path, demo=True, today=TODAY, force=False)
     config = load_config(tmp_path / "qep-sync.toml")
     check = run_check(config, TODAY)
     check.compute(TODAY, config)
     whole = consolidate(check, TODAY, generated=NOW)
-    gathered = Gathered(Services(check))
+    monkeypatch.setattr(figures, "RESIDENT_SHEETS", 1)  # every sheet read back from the file
+    spill = Spill() if spilled else None
+    gathered = Gathered(Services(check), spill=spill)
     for run in check.sources:
         gathered.add(run)
-        run.park()
+        run.park(keep=frozenset())
     assert any(t.parked for run in check.sources for t in run.tables)
+    if spill is not None:
+        assert spill.size > 0
+        assert all(v._detached is None for v in gathered.views)  # none in memory yet
     parked = consolidate(check, TODAY, generated=NOW, gathered=gathered)
+    if spill is not None:
+        assert sum(v._detached is not None for v in gathered.views) == 1  # the last one read
     assert [t.title for t in parked.tables] == [t.title for t in whole.tables]
     for mine, theirs in zip(parked.tables, whole.tables, strict=True):
         assert mine.rows == theirs.rows, mine.title

@@ -37,6 +37,7 @@ from qep_sync.core.parsing import (
     show,
 )
 from qep_sync.core.specs import Field
+from qep_sync.core.spill import Spill, Spilled
 from qep_sync.vocabulary import ActionState, DocumentState
 
 PERCENT_FORMATS = {"percent", "measure"}
@@ -61,8 +62,8 @@ class RowPositions(Mapping[int, int]):
         elif listed and listed[-1] - listed[0] + 1 == len(listed):
             self._rows = range(listed[0], listed[-1] + 1)
             self._first, self._stop = listed[0], listed[-1] + 1
-        else:
-            self._rows = array("q", listed)
+        else:  # 4 bytes a row: a sheet's rows are far below 2**32
+            self._rows = array("I" if not listed or listed[-1] < 1 << 32 else "q", listed)
 
     def __getitem__(self, row: int) -> int:
         if self._first <= row < self._stop:  # the usual table, asked once per cell: first
@@ -97,7 +98,7 @@ class _Parked(NamedTuple):
     reading one fails loudly, and the compressed pickle of the parked values."""
 
     fields: frozenset[str]
-    blob: bytes
+    blob: bytes | Spilled
 
 
 @dataclass
@@ -124,13 +125,13 @@ class Table:
         """Whether the table's values are set aside by ``park`` (until ``unpark``)."""
         return self._parked is not None
 
-    def park(self, keep: frozenset[str]) -> None:
+    def park(self, keep: frozenset[str], spill: Spill | None = None) -> None:
         """Set the values aside, compressed, except the fields in ``keep``: a run that holds
         every source's tables to its end then keeps of each a small part of their memory.
 
         The columns not in ``keep``, the measures, the owned values and the sheet's kept
-        content go into one blob (pickle, then zlib at its fastest level) until ``unpark``;
-        reading a parked field meanwhile is an error, never a silent None. A parked table
+        content go into one blob (pickle, then zlib at its fastest level) until ``unpark``,
+        in ``spill``'s file when given (memory then holds only its place); reading a parked field meanwhile is an error, never a silent None. A parked table
         is left as it is.
         """
         if self._parked is not None:
@@ -138,7 +139,7 @@ class Table:
         parked = {name: column for name, column in self.columns.items() if name not in keep}
         held = (list(self.columns), parked, self.measures, self.computed, self.sheet.kept)
         blob = zlib.compress(pickle.dumps(held, protocol=5), 1)
-        self._parked = _Parked(frozenset(parked), blob)
+        self._parked = _Parked(frozenset(parked), spill.put(blob) if spill else blob)
         self.columns = {name: column for name, column in self.columns.items() if name in keep}
         self.measures = {}
         self.computed = {}
@@ -150,7 +151,9 @@ class Table:
         them in it); a table not parked is left as it is."""
         if self._parked is None:
             return
-        order, parked, measures, computed, kept = pickle.loads(zlib.decompress(self._parked.blob))
+        blob = self._parked.blob
+        blob = blob if isinstance(blob, bytes) else blob.read()
+        order, parked, measures, computed, kept = pickle.loads(zlib.decompress(blob))
         live = self.columns
         columns = {name: live[name] if name in live else parked[name]
                    for name in order if name in live or name in parked}  # fmt: skip

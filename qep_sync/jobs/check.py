@@ -22,6 +22,7 @@ from qep_sync.core.findings import Finding, Report, Severity, SheetSummary, Sour
 from qep_sync.core.parsing import blank_row
 from qep_sync.core.services import UNASSIGNED, ServiceIndex
 from qep_sync.core.specs import TrackerSpec, load_specs
+from qep_sync.core.spill import Spill
 from qep_sync.core.validate import Table, validate_sheet
 from qep_sync.errors import STOPS_THE_RUN, SourceError, unexpected
 from qep_sync.jobs.heap import long_lived_run, settle
@@ -45,6 +46,8 @@ class SourceRun:
     # The source as read: a file's modification time and size, a Google Sheet's
     # modification time (None when unknown); what tells a sync the workspace is as it was.
     stamp: str | None = None
+    # Where park sets the tables' values aside (the run's scratch file), None: in memory.
+    spill: Spill | None = field(default=None, repr=False, compare=False)
 
     def compute(self, today: dt.date, rules: Rules, cal: WorkingCalendar) -> None:
         """Fill each table's owned columns for ``today``; a table already computed is kept."""
@@ -56,7 +59,7 @@ class SourceRun:
         """Set every table's values aside, compressed, but the fields in ``keep``
         (``Table.park``): by default what the checks across sources still read."""
         for table in self.tables:
-            table.park(keep)
+            table.park(keep, self.spill)
 
     def unpark(self) -> None:
         """Bring every table's values back, before they are used."""
@@ -311,8 +314,9 @@ def run_check(
 
     ``park`` (with ``tables``): each source's tables are parked as soon as it is read
     (``SourceRun.park``), all but the fields the checks across sources read set aside
-    compressed, so that memory grows by little per source. The caller unparks a source
-    before it uses its tables (sync does, one source at a time).
+    compressed into the run's scratch file (``core.spill``), so that memory grows by little
+    per source. The caller unparks a source before it uses its tables (sync does, one
+    source at a time).
     """
     with long_lived_run():
         return _run_check(config, today, specs, progress, tables, park)
@@ -329,6 +333,7 @@ def _run_check(
     specs = specs or load_specs(config.schemas_dir)
     report = Report(today=today)
     runs = []
+    spill = Spill() if tables and park else None  # the parked values, on disk
     for i, source in enumerate(config.sources):
         if progress:
             progress(i, len(config.sources), source)
@@ -336,6 +341,7 @@ def _run_check(
         if not tables:
             _slim(run)
         elif park:
+            run.spill = spill
             run.park()
         runs.append(run)
         settle()  # its tables live to the end of the run

@@ -10,8 +10,9 @@ it can let each source's tables go: the view then reads only what was gathered.
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 from array import array
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -19,6 +20,7 @@ from typing import Any, overload
 
 from qep_sync.cells import a1
 from qep_sync.core.services import ALL_SERVICES, UNASSIGNED, ServiceIndex
+from qep_sync.core.spill import Spill, Spilled
 from qep_sync.core.validate import RowPositions, Table
 from qep_sync.jobs.check import CheckRun, SourceRun
 from qep_sync.text import fold
@@ -154,18 +156,21 @@ class TrackerRows:
         self._computed: dict[str, Sequence[Any]] = {}
         self._owned = [c.name for c in table.sheet.spec.computed]
         self._detached: dict[str, Any] | None = None  # what detach kept of the table
+        self._spilled: Spilled | None = None  # where detach set it all aside (see _load)
+        self._resident: _Resident | None = None
         default = ServiceIndex.default(run.source, table.tracker)
         name = SERVICE_FIELD.get(table.tracker)
         raw = self.field(name) if name else [None] * len(self.rows)
         codes = {v: services.resolve(v, default) for v in dict.fromkeys(raw)}  # few texts
-        self.services: Sequence[str] = [codes[v] for v in raw]
-        for code in set(self.services):
+        self._services: Sequence[str] = [codes[v] for v in raw]
+        for code in set(self._services):
             services.by_code[code].contributors.setdefault(run.source.service, run)
 
-    def detach(self) -> None:
+    def detach(self, resident: _Resident | None = None) -> None:
         """Read now what the consolidated view reads of the table (``VIEW_FIELDS``, the
         computed columns, the measures, the invalid levels), so that the table's own values
-        can go (sync parks them once the source is written); any other field then fails."""
+        can go (sync parks them once the source is written); any other field then fails.
+        ``resident``: set it all aside in its run's scratch file, brought back when read."""
         for name in VIEW_FIELDS.get(self.tracker, ()):
             self.field(name)
         for name in self._owned:
@@ -179,17 +184,47 @@ class TrackerRows:
         for columns in (self._fields, self._computed):
             for name, values in columns.items():
                 columns[name] = coded(values)
-        self.services = coded(self.services)
+        self._services = coded(self._services)
         self._detached = {"measures": self.table.measures,  # parking sets a new one
                           "niveau": self._invalid_rows("niveau")}  # fmt: skip
+        if resident is not None:
+            held = (self._fields, self._computed, self._services, self._detached)
+            self._spilled = resident.spill.put(pickle.dumps(held, protocol=5))
+            self._resident = resident
+            self._unload()
+
+    def _load(self) -> None:
+        """Bring back what ``detach`` set aside in the run's scratch file, if it is not here:
+        a sync holds in memory the columns of a few sheets at a time (``_Resident``)."""
+        if self._spilled is None or self._detached is not None:
+            return
+        assert self._resident is not None
+        self._fields, self._computed, self._services, self._detached = pickle.loads(
+            self._spilled.read()
+        )
+        self._resident.admit(self)
+
+    def _unload(self) -> None:
+        """Let the columns go (a spilled sheet only: ``_load`` brings them back as they were)."""
+        assert self._spilled is not None
+        self._fields, self._computed, self._services = {}, {}, []
+        self._detached = None
+
+    @property
+    def services(self) -> Sequence[str]:
+        """The service of each row, in row order."""
+        self._load()
+        return self._services
 
     @property
     def measures(self) -> dict[tuple[int, str], Any]:
         """How each number was written (a percentage...), by (row, field)."""
+        self._load()
         return self.table.measures if self._detached is None else self._detached["measures"]
 
     def invalid_rows(self, name: str) -> set[int]:
         """The rows whose ``name`` a check rejected (kept by ``detach`` for ``niveau``)."""
+        self._load()
         if self._detached is None:
             return self._invalid_rows(name)
         return self._detached[name]
@@ -221,6 +256,7 @@ class TrackerRows:
     def field(self, name: str) -> Sequence[Any]:
         """A user field in row order: None where empty, absent or invalid. Made once per
         name (each sheet of the view reads the same columns): not to be changed."""
+        self._load()
         values = self._fields.get(name)
         if values is None:
             values = self._fields[name] = self._field(name)
@@ -241,6 +277,7 @@ class TrackerRows:
     def owned(self, name: str) -> Sequence[Any]:
         """A computed column in row order (None when sync has not computed it); made once
         per name, as ``field``."""
+        self._load()
         values = self._computed.get(name)
         if values is None:
             values = self._computed[name] = self._owned_column(name)
@@ -320,15 +357,40 @@ class Gathered:
 
     services: Services
     views: list[TrackerRows] = field(default_factory=list)
+    # Where the gathered columns wait until the view reads them (None: in memory).
+    spill: Spill | None = None
+
+    def __post_init__(self) -> None:
+        self._resident = _Resident(self.spill) if self.spill is not None else None
 
     def add(self, run: SourceRun, *, detach: bool = True) -> None:
-        """The source's tracker sheets; ``detach``: read now all the view will read of them."""
+        """The source's tracker sheets; ``detach``: read now all the view will read of them
+        (set aside in ``spill``)."""
         for table in run.tables:
             if table.tracker in SERVICE_FIELD:
                 view = TrackerRows(run, table, self.services)
                 if detach:
-                    view.detach()
+                    view.detach(self._resident)
                 self.views.append(view)
+
+
+# The gathered sheets whose columns are in memory at a time: the view's sheets each read
+# the sheets of a tracker in turn, source after source.
+RESIDENT_SHEETS = 8
+
+
+class _Resident:
+    """The spilled sheets whose columns are in memory, the last read last; the oldest lets
+    its columns go when a sheet beyond ``RESIDENT_SHEETS`` is read."""
+
+    def __init__(self, spill: Spill) -> None:
+        self.spill = spill
+        self.views: deque[TrackerRows] = deque()
+
+    def admit(self, view: TrackerRows) -> None:
+        self.views.append(view)
+        while len(self.views) > RESIDENT_SHEETS:
+            self.views.popleft()._unload()
 
 
 def read_figures(check: CheckRun, today: dt.date, gathered: Gathered | None = None) -> Figures:

@@ -24,6 +24,7 @@ from qep_sync.core.contract import OwnedLayout, SheetPatch, SkippedWrite
 from qep_sync.core.findings import Finding, Severity
 from qep_sync.core.parsing import is_empty, show
 from qep_sync.core.specs import TrackerSpec
+from qep_sync.core.spill import Spill
 from qep_sync.core.validate import Table
 from qep_sync.errors import STOPS_THE_RUN, WriteBackError, unexpected
 from qep_sync.jobs.check import CheckRun, Progress, SourceRun, run_check
@@ -366,7 +367,9 @@ def _run_sync(
         cal = calendar_of(config)
         memory = OwnedMemory(history) if history is not None else None
         gathered = (
-            Gathered(Services(check)) if config.consolidated is not None and not dry_run else None
+            Gathered(Services(check), spill=Spill())
+            if config.consolidated is not None and not dry_run
+            else None
         )
         writes = []
         for run in check.sources:
@@ -382,7 +385,7 @@ def _run_sync(
             if not dry_run:  # a dry run's caller may plan the sheets again (bench, tests)
                 for table in run.tables:  # what planning and typed values needed, not the view
                     table.sheet.kept = None
-                run.park()  # the view reads what was gathered; alerts unpark the tables
+                run.park(keep=frozenset())  # the view reads what was gathered; alerts unpark
             settle()
         result = SyncRun(check, writes, dry_run)
         if gathered is not None:
