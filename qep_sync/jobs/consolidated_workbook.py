@@ -23,11 +23,13 @@ import io
 import math
 import posixpath
 import re
+import time
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
@@ -301,13 +303,13 @@ def _save(book: Workbook, rows: dict[str, _SheetRows], target: Path) -> None:
                     zout.writestr(info, zin.read(info.filename),
                                   compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)  # fmt: skip
             for info in later:
-                data = _with_link_rels(zin.read(info.filename), rows[rels[info.filename]].links)
-                zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+                with zout.open(_deflated(info.filename, info.date_time), "w") as out:
+                    _write_link_rels(out, zin.read(info.filename), rows[rels[info.filename]].links)
             names = set(zin.namelist())
             for name, title in rels.items():
                 if name not in names and rows[title].links:
-                    zout.writestr(name, _with_link_rels(EMPTY_RELS, rows[title].links),
-                                  compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)  # fmt: skip
+                    with zout.open(_deflated(name, time.localtime()[:6]), "w") as out:
+                        _write_link_rels(out, EMPTY_RELS, rows[title].links)
 
 
 def _deflated(name: str, when: tuple[int, int, int, int, int, int]) -> zipfile.ZipInfo:
@@ -327,25 +329,39 @@ def _write_sheet(out: IO[bytes], data: bytes, sheet: _SheetRows) -> None:
         out.write(chunk)
     tail = data[end:]
     if sheet.links:
-        links = "".join(f'<hyperlink ref="{ref}" r:id="{LINK_ID}{n}"/>'
-                        for n, (ref, _) in enumerate(sheet.links, start=1))  # fmt: skip
-        xml = f'<hyperlinks xmlns:r="{REL_NS}">{links}</hyperlinks>'.encode()
         at = _AFTER_LINKS.search(tail)
         place = at.start() if at else tail.rindex(b"</worksheet>")
-        tail = tail[:place] + xml + tail[place:]
+        out.write(tail[:place])
+        out.write(f'<hyperlinks xmlns:r="{REL_NS}">'.encode())
+        for chunk in _chunks(f'<hyperlink ref="{ref}" r:id="{LINK_ID}{n}"/>'
+                             for n, (ref, _) in enumerate(sheet.links, start=1)):  # fmt: skip
+            out.write(chunk)
+        out.write(b"</hyperlinks>")
+        tail = tail[place:]
     out.write(tail)
+
+
+def _chunks(texts: Iterable[str]) -> Iterator[bytes]:
+    """``texts`` joined and encoded ROWS_PER_CHUNK at a time (a sheet's links, never all at
+    once: tens of thousands in a big view)."""
+    it = iter(texts)
+    while chunk := "".join(islice(it, ROWS_PER_CHUNK)):
+        yield chunk.encode()
 
 
 def _rels_name(part: str) -> str:
     return posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
 
 
-def _with_link_rels(data: bytes, links: list[tuple[str, str]]) -> bytes:
-    entries = "".join(f'<Relationship Id="{LINK_ID}{n}" Type="{HYPERLINK_TYPE}" '
-                      f'Target={quoteattr(target)} TargetMode="External"/>'
-                      for n, (_, target) in enumerate(links, start=1))  # fmt: skip
+def _write_link_rels(out: IO[bytes], data: bytes, links: list[tuple[str, str]]) -> None:
+    """A sheet's relationships (``data``) with one per link added, streamed."""
     end = data.rindex(b"</Relationships>")
-    return data[:end] + entries.encode() + data[end:]
+    out.write(data[:end])
+    for chunk in _chunks(f'<Relationship Id="{LINK_ID}{n}" Type="{HYPERLINK_TYPE}" '
+                         f'Target={quoteattr(target)} TargetMode="External"/>'
+                         for n, (_, target) in enumerate(links, start=1)):  # fmt: skip
+        out.write(chunk)
+    out.write(data[end:])
 
 
 def _lines(table: ViewTable) -> list[tuple[list[Any] | str, bool]]:
