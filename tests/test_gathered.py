@@ -15,7 +15,8 @@ import pytest
 from conftest import TODAY
 
 from qep_sync.config import load_config
-from qep_sync.core.spill import Spill
+from qep_sync.core import spill as spill_module
+from qep_sync.core.spill import SortedRows, Spill
 from qep_sync.jobs import figures
 from qep_sync.jobs.check import run_check
 from qep_sync.jobs.consolidate import consolidate
@@ -37,6 +38,7 @@ def test_the_gathered_view_is_the_view_of_the_whole_tables(
     check.compute(TODAY, config)
     whole = consolidate(check, TODAY, generated=NOW)
     monkeypatch.setattr(figures, "RESIDENT_SHEETS", 1)  # every sheet read back from the file
+    monkeypatch.setattr(spill_module, "RUN_ROWS", 4)  # the lists merged from many runs
     spill = Spill() if spilled else None
     gathered = Gathered(Services(check), spill=spill)
     for run in check.sources:
@@ -49,6 +51,8 @@ def test_the_gathered_view_is_the_view_of_the_whole_tables(
     parked = consolidate(check, TODAY, generated=NOW, gathered=gathered)
     if spill is not None:
         assert sum(v._detached is not None for v in gathered.views) == 1  # the last one read
+        for title in ("Échéances", "Réponses"):
+            assert isinstance(parked.table(title).rows, SortedRows)
     assert [t.title for t in parked.tables] == [t.title for t in whole.tables]
     for mine, theirs in zip(parked.tables, whole.tables, strict=True):
         assert mine.rows == theirs.rows, mine.title

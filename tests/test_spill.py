@@ -16,7 +16,8 @@ import pytest
 from conftest import TODAY
 
 from qep_sync.config import load_config
-from qep_sync.core.spill import Spill
+from qep_sync.core import spill as spill_module
+from qep_sync.core.spill import SortedRows, Spill
 from qep_sync.jobs.check import run_check
 from qep_sync.workspace.create import create_workspace
 
@@ -57,6 +58,28 @@ def test_the_file_goes_with_the_last_place_in_it() -> None:
     del ref
     gc.collect()
     assert handle.closed
+
+
+@pytest.mark.parametrize("run_rows", [3, 8192])
+def test_sorted_rows_read_back_as_sorted_gives_them(
+    monkeypatch: pytest.MonkeyPatch, run_rows: int
+) -> None:
+    monkeypatch.setattr(spill_module, "RUN_ROWS", run_rows)
+    monkeypatch.setattr(spill_module, "BATCH_ROWS", 2)
+    rows = [[day % 5, f"ligne {n}"] for n, day in enumerate([3, 1, 4, 1, 5, 9, 2, 6, 5, 3] * 3)]
+    spill = Spill()
+    kept = SortedRows(spill, key=lambda r: r[0])
+    for row in rows:
+        kept.append(row)
+    assert (spill.size > 0) == (run_rows < len(rows))  # runs on disk, or all still in memory
+    expected = sorted(rows, key=lambda r: r[0])  # ties in the order added
+    assert len(kept) == len(rows) and list(kept) == expected and list(kept) == expected
+    assert kept == expected and expected == kept and kept != expected[:-1]
+    assert kept[:4] == expected[:4] and kept[2:9:3] == expected[2:9:3]
+    assert kept[0] == expected[0] and kept[-1] == expected[-1] and kept[7] == expected[7]
+    with pytest.raises(IndexError):
+        kept[len(rows)]
+    assert bool(kept) and not SortedRows(Spill(), key=lambda r: r)
 
 
 def test_a_parking_check_holds_its_tables_on_disk(tmp_path: Path) -> None:

@@ -9,18 +9,25 @@ in place: the file grows by what is put, for one run (a ``serve`` tick makes a n
 
 A file that cannot be written (a full temporary folder) keeps the bytes in memory: a run
 never fails for want of its scratch space.
+
+``SortedRows``: the long lists of the consolidated view (every due item of every service),
+sorted through the file, so that a big workspace's view is never all in memory.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
+import pickle
 import tempfile
 import weakref
-from typing import IO
+from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
+from typing import IO, Any, overload
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Spill", "Spilled"]
+__all__ = ["SortedRows", "Spill", "Spilled"]
 
 
 class Spilled:
@@ -90,3 +97,71 @@ class Spill:
             self._closer()
             self._file = None
             self._broken = True  # a closed spill takes no more bytes in its file
+
+
+# Rows set aside per batch (pickled together), and per sorted run (sorted in memory).
+BATCH_ROWS = 500
+RUN_ROWS = 8192
+
+
+class SortedRows(Sequence[Any]):
+    """Rows added one by one and read back sorted by ``key``, as ``sorted`` would give them
+    (ties in the order they were added), held in a ``Spill`` (an external merge sort): at
+    most ``RUN_ROWS`` rows in memory while adding, a batch per run while reading. Each
+    reading merges again from the file: read it whole (``list``) only when small."""
+
+    def __init__(self, spill: Spill, key: Callable[[Any], Any]) -> None:
+        self._spill = spill
+        self._key = key
+        self._runs: list[list[Spilled]] = []
+        self._pending: list[Any] = []
+        self._count = 0
+
+    def append(self, row: Any) -> None:
+        self._pending.append(row)
+        self._count += 1
+        if len(self._pending) >= RUN_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        run = sorted(self._pending, key=self._key)
+        self._pending = []
+        self._runs.append([self._spill.put(pickle.dumps(run[i : i + BATCH_ROWS], protocol=5))
+                           for i in range(0, len(run), BATCH_ROWS)])  # fmt: skip
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Any]:
+        pending = sorted(self._pending, key=self._key)
+        if not self._runs:
+            return iter(pending)
+        runs = [_batches(run) for run in self._runs]
+        return heapq.merge(*runs, pending, key=self._key)
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Any]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            if i.start is None and i.step is None and i.stop is not None and i.stop >= 0:
+                return list(islice(self, i.stop))  # the first rows: no more read
+            return list(self)[i]
+        if i < 0:
+            i += self._count
+        if not 0 <= i < self._count:
+            raise IndexError(i)
+        return next(islice(self, i, None))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SortedRows | list):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by content
+
+
+def _batches(run: list[Spilled]) -> Iterator[Any]:
+    for batch in run:
+        yield from pickle.loads(batch.read())

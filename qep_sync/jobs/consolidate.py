@@ -295,6 +295,7 @@ def consolidate(
     or from what sync ``gathered`` of them source by source."""
     context = context or ViewContext()
     data = read_figures(check, today, gathered)
+    spill = gathered.spill if gathered is not None else None  # the long lists sorted there
     when = f"situation au {today:%d/%m/%Y}"
     time_shown = f" à {generated:%H:%M}" if generated is not None else ""
     if generated is not None:
@@ -305,8 +306,8 @@ def consolidate(
         _copil_sheet(data, f"COPIL – {when}", context, check),
         _synthese(data, f"Consolidation qualité – {when}", context, check),
         engagements_table(data, f"Engagements – {when}", linker),
-        echeances_table(data, f"Échéances – {when}", linker),
-        reponses_table(data, f"Réponses aux courriers – {when}", linker),
+        echeances_table(data, f"Échéances – {when}", linker, spill),
+        reponses_table(data, f"Réponses aux courriers – {when}", linker, spill),
         delais_table(data, f"Délais de réponse – {when}"),
         indicateurs_table(data, f"Indicateurs – {when}", linker),
         tendances_table(data, f"Tendances – {when}", context.past),

@@ -26,7 +26,7 @@ import re
 import time
 import warnings
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
@@ -364,21 +364,27 @@ def _write_link_rels(out: IO[bytes], data: bytes, links: list[tuple[str, str]]) 
     out.write(data[end:])
 
 
-def _lines(table: ViewTable) -> list[tuple[list[Any] | str, bool]]:
+def _lines(table: ViewTable) -> Iterator[tuple[list[Any] | str, bool]]:
     """The rows under the header as written: data, total (bold), then each block's caption
-    (a text) and rows."""
-    lines: list[tuple[list[Any] | str, bool]] = [(values, False) for values in table.rows]
+    (a text) and rows; made as they are read (a long list may be read from the disk)."""
+    for values in table.rows:
+        yield values, False
     if table.total:
-        lines.append((table.total, True))
+        yield table.total, True
     for block in table.blocks:
-        lines.append(("", False))
-        lines.append((block.caption, True))
-        lines += [(values, False) for values in block.rows]
-    return lines
+        yield "", False
+        yield block.caption, True
+        for values in block.rows:
+            yield values, False
+
+
+def _line_count(table: ViewTable) -> int:
+    """How many lines ``_lines`` makes."""
+    return len(table.rows) + bool(table.total) + sum(2 + len(b.rows) for b in table.blocks)
 
 
 def _dimension(table: ViewTable) -> str:
-    last = HEADER_ROW + len(_lines(table))
+    last = HEADER_ROW + _line_count(table)
     return f"A1:{get_column_letter(max(len(table.columns), 1))}{last}"
 
 
@@ -405,7 +411,7 @@ def _format_sheet(ws: Worksheet, table: ViewTable, view: ConsolidatedView) -> No
     ws.freeze_panes = f"{get_column_letter(table.frozen_columns + 1)}{first}"  # no cell made
     ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(ncols)}{max(last, HEADER_ROW)}"
     _print_setup(ws, table, view, sum(widths))
-    below = HEADER_ROW + len(_lines(table)) + 3
+    below = HEADER_ROW + _line_count(table) + 3
     for n, chart in enumerate(table.charts):
         per_row = 2
         anchor = f"{get_column_letter(1 + (n % per_row) * 9)}{below + (n // per_row) * 20}"
@@ -453,7 +459,7 @@ def _text(ws: Worksheet, row: int, col: int, text: str) -> Cell:
     return cell
 
 
-def _width(column: Column, rows: list[list[Any]], j: int) -> float:
+def _width(column: Column, rows: Sequence[list[Any]], j: int) -> float:
     longest = max((len(w) for w in column.title.split()), default=8)  # never cut a word
     if column.width is not None:
         return max(column.width, longest + 2.0)
@@ -461,7 +467,7 @@ def _width(column: Column, rows: list[list[Any]], j: int) -> float:
         return max(12.0, longest + 2.0)
     if column.kind == "datetime":
         return max(17.0, longest + 2.0)
-    sample = (len(str(r[j])) for r in rows[:500] if isinstance(r[j], str))
+    sample = (len(str(r[j])) for r in rows if isinstance(r[j], str))
     return float(min(max(longest, 9, *sample) + 2, 60))
 
 
@@ -581,7 +587,8 @@ class _StyleIds:
 
 
 def _widths(table: ViewTable) -> list[float]:
-    return [_width(column, table.rows, j) for j, column in enumerate(table.columns)]
+    sample = list(table.rows[:500])  # the first rows tell the widths (read once)
+    return [_width(column, sample, j) for j, column in enumerate(table.columns)]
 
 
 def _height(values: list[Any], wrapped: list[float | None]) -> str:

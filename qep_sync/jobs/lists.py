@@ -7,9 +7,11 @@ sheet of their own (a bureau receives hundreds of letters: they would drown the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from qep_sync.core.findings import Severity
+from qep_sync.core.spill import SortedRows, Spill
 from qep_sync.jobs.check import CheckRun
 from qep_sync.jobs.figures import Figures, TrackerRows
 from qep_sync.jobs.links import Linker
@@ -29,11 +31,17 @@ def _label(*parts: Any) -> str:
 class _Due:
     """Collects the open items late or due within HORIZON_DAYS, with their place."""
 
-    def __init__(self, data: Figures, linker: Linker) -> None:
+    def __init__(self, data: Figures, linker: Linker, spill: Spill | None = None) -> None:
         self.data = data
         self.linker = linker
         self.horizon = data.today + dt.timedelta(days=HORIZON_DAYS)
-        self.items: list[list[Any]] = []
+        rank = data.services.rank()
+        kind_rank = {k: i for i, k in enumerate(KINDS)}
+        self.key = lambda i: (i[0], kind_rank[i[2]], rank[i[3]], i[7].target, i[8], i[9])
+        # Sorted through the run's scratch file when given (a big workspace's list).
+        self.items: list[list[Any]] | SortedRows = (
+            SortedRows(spill, self.key) if spill is not None else []
+        )
 
     def keeps(self, kind: str, due: Any, status: Any) -> bool:
         """Whether an item is listed: open, and late or due within HORIZON_DAYS."""
@@ -46,11 +54,10 @@ class _Due:
         self.items.append([due, (due - self.data.today).days, kind, service, label, who,
                            status, link, v.sheet, row])  # fmt: skip
 
-    def sorted(self) -> list[list[Any]]:
-        rank = self.data.services.rank()
-        kind_rank = {k: i for i, k in enumerate(KINDS)}
-        return sorted(self.items, key=lambda i: (i[0], kind_rank[i[2]], rank[i[3]], i[7].target,
-                                                 i[8], i[9]))  # fmt: skip
+    def sorted(self) -> Sequence[list[Any]]:
+        """The items, soonest first (then by kind, service, place)."""
+        items = self.items
+        return items if isinstance(items, SortedRows) else sorted(items, key=self.key)
 
 
 def _columns(what: str) -> list[Column]:
@@ -64,9 +71,10 @@ def _columns(what: str) -> list[Column]:
     ]  # fmt: skip
 
 
-def echeances_table(data: Figures, heading: str, linker: Linker) -> ViewTable:
+def echeances_table(data: Figures, heading: str, linker: Linker, spill: Spill | None = None
+                    ) -> ViewTable:  # fmt: skip
     """Actions, documents, trainings and self-assessments late or due soon, soonest first."""
-    due = _Due(data, linker)
+    due = _Due(data, linker, spill)
     for v in data.of("plan_actions"):
         for row, svc, num, action, who, when, status in zip(
             v.rows, v.services, v.field("numero"), v.field("action"), v.field("responsable"),
@@ -99,9 +107,10 @@ def echeances_table(data: Figures, heading: str, linker: Linker) -> ViewTable:
     return ViewTable("Échéances", heading, note, _columns("Objet"), due.sorted(), frozen_columns=2)
 
 
-def reponses_table(data: Figures, heading: str, linker: Linker) -> ViewTable:
+def reponses_table(data: Figures, heading: str, linker: Linker, spill: Spill | None = None
+                   ) -> ViewTable:  # fmt: skip
     """Letters, emails and complaints without reply, late or due within HORIZON_DAYS."""
-    due = _Due(data, linker)
+    due = _Due(data, linker, spill)
     for v in data.of("courriers"):
         for row, svc, num, canal, subject, who, when, status in zip(
             v.rows, v.services, v.field("numero"), v.field("canal"), v.field("objet"),

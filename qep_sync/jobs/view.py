@@ -7,6 +7,7 @@ workbook the quality lead opens. Neither knows the other's work.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,7 +87,8 @@ class ViewTable:
     heading: str
     note: str
     columns: list[Column]
-    rows: list[list[Any]]
+    # A list, or for the long lists of a sync's view core.spill.SortedRows (read in turn).
+    rows: Sequence[list[Any]]
     total: list[Any] | None = None
     frozen_columns: int = 1
     charts: list[Chart] = field(default_factory=list)
