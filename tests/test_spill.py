@@ -66,7 +66,9 @@ def test_sorted_rows_read_back_as_sorted_gives_them(
 ) -> None:
     monkeypatch.setattr(spill_module, "RUN_ROWS", run_rows)
     monkeypatch.setattr(spill_module, "BATCH_ROWS", 2)
-    rows = [[day % 5, f"ligne {n}"] for n, day in enumerate([3, 1, 4, 1, 5, 9, 2, 6, 5, 3] * 3)]
+    rows: list[tuple[int, str]] = [
+        (day % 5, f"ligne {n}") for n, day in enumerate([3, 1, 4, 1, 5, 9, 2, 6, 5, 3] * 3)
+    ]
     spill = Spill()
     kept = SortedRows(spill, key=lambda r: r[0])
     for row in rows:
