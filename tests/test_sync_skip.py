@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -18,6 +19,7 @@ from conftest import make_workbook
 
 from qep_sync.alerts.job import run_alerts
 from qep_sync.config import load_config
+from qep_sync.jobs import sync as sync_module
 from qep_sync.jobs import typed_values
 from qep_sync.jobs.sync import SyncRun, run_sync
 
@@ -235,3 +237,22 @@ def test_the_alerts_after_a_sync_that_kept_no_table_read_the_files_again(
     fresh = run_alerts(config, TODAY, dry_run=True, now=now)
     assert reused.check.whole and [i.id for i in reused.items] == [i.id for i in fresh.items]
     assert reused.items  # the late action A1
+
+
+def test_a_source_saved_while_the_sync_ends_is_a_persons_save(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save that lands after qep-sync wrote the source, while it builds the view, is not
+    taken for what qep-sync left: the next sync reads and computes it whole."""
+    writing = sync_module.write_view
+
+    def save_then_write(*args: Any, **kwargs: Any) -> Any:
+        make_workbook(workspace / SOURCE, {PLAN: _plan(2)})  # a person saves, meanwhile
+        return writing(*args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "write_view", save_then_write)
+    assert [w.status for w in _sync(workspace).writes] == ["written"]
+    monkeypatch.setattr(sync_module, "write_view", writing)
+    run = _sync(workspace, now=MORNING + dt.timedelta(hours=1))
+    assert run.check.whole and _computed(run)
+    assert [w.status for w in run.writes] == ["written"]  # her new late action computed

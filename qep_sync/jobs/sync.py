@@ -59,6 +59,9 @@ class FileWrite:
     message: str = ""
     changes: list[dict[str, Any]] = field(default_factory=list)  # per cell, for --dry-run
     ended: dt.datetime | None = None  # when the write ended (aware), for the history
+    # The file's (mtime_ns, size) at once after the write: what this run left, never a
+    # person's save that followed it (None: not written, or a Google Sheet).
+    stamp: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -275,6 +278,7 @@ def _sync_source(
     try:
         warnings = run.book.write(patches)
         result.status, result.ended = "written", dt.datetime.now(dt.UTC)
+        result.stamp = _stamp_after_write(src.path)
         result.message = " ; ".join(warnings)
         for text in warnings:  # parts skipped this run (a tab whose rows moved), retried next
             run.report.findings.append(
@@ -475,9 +479,11 @@ def _stamps(check: CheckRun, writes: list[FileWrite] | None = None) -> list[tupl
     """Each source's stamp: as this run read it, or as its write left it."""
     out = []
     for i, run in enumerate(check.sources):
-        written = writes is not None and writes[i].status == "written"
-        out.append((source_key(run.source),
-                    _as_written(run) if written else None if run.report.error else run.stamp))  # fmt: skip
+        write = writes[i] if writes is not None else None
+        if write is not None and write.status == "written":
+            out.append((source_key(run.source), _as_written(write)))
+        else:
+            out.append((source_key(run.source), None if run.report.error else run.stamp))
     return out
 
 
@@ -491,12 +497,19 @@ def _stamps_now(config: Config) -> list[tuple[str, str | None]]:
     return out
 
 
-def _as_written(run: SourceRun) -> str | None:
-    """A file's stamp as this run's write left it, read at once after the write (a Google
+def _stamp_after_write(path: Path | None) -> tuple[int, int] | None:
+    """A written file's stamp, taken at once (None: a Google Sheet, or a file that cannot
+    be looked at: then the workspace is never taken as left as it was)."""
+    try:
+        return files.stamp(path) if path is not None else None
+    except OSError:
+        return None
+
+
+def _as_written(write: FileWrite) -> str | None:
+    """A file's stamp as this run's write left it, taken at once after the write (a Google
     Sheet's modification time after a write is not known: None)."""
-    path = run.source.path
-    written = files.stamp(path) if path is not None else None
-    return None if written is None else f"{written[0]}:{written[1]}"
+    return None if write.stamp is None else f"{write.stamp[0]}:{write.stamp[1]}"
 
 
 def _as_left_before(
@@ -539,10 +552,15 @@ def _settled(write: FileWrite) -> bool:
 
 def _time_after(run: SourceRun, write: FileWrite) -> dt.datetime | None:
     """A source's modification time once synced: as read, or as this run's write left it."""
-    path = run.source.path
     if write.status == "written":
-        return files.modified(path) if path else write.ended
+        return _modified(write)
     return last_change(run)
+
+
+def _modified(write: FileWrite) -> dt.datetime | None:
+    """When this run's write left the source: the file's time taken at once after it, a
+    Google Sheet's end of write."""
+    return files.from_mtime(write.stamp[0]) if write.stamp is not None else write.ended
 
 
 def _written_times(check: CheckRun, writes: list[FileWrite]) -> dict[str, dt.datetime | None]:
@@ -551,8 +569,7 @@ def _written_times(check: CheckRun, writes: list[FileWrite]) -> dict[str, dt.dat
     out: dict[str, dt.datetime | None] = {}
     for run, write in zip(check.sources, writes, strict=True):
         if write.status == "written":
-            path = run.source.path
-            out[source_key(run.source)] = files.modified(path) if path else write.ended
+            out[source_key(run.source)] = _modified(write)
     return out
 
 
