@@ -3,7 +3,7 @@
 What a run holds for each source to its end (a parked table's values, the figures the
 consolidated view reads) would otherwise grow with the workspace: a ``Spill`` keeps it in
 an unnamed temporary file (``tempfile.TemporaryFile``: no name in the folder on Linux,
-readable by its owner only, gone when it is closed, the run over or the process killed),
+readable by its owner only, gone with the run, or the process killed),
 so that memory holds per source only the place of its bytes. Nothing is ever rewritten
 in place: the file grows by what is put, for one run (a ``serve`` tick makes a new one).
 
@@ -57,16 +57,15 @@ class Spill:
         self._file: IO[bytes] | None = None
         self._end = 0
         self._broken = False
-        self._closer: weakref.finalize[[], Spill] | None = None
 
     def put(self, data: bytes) -> Spilled:
         """Set ``data`` aside; ``Spilled.read`` gives it back."""
         if not self._broken:
             try:
                 if self._file is None:
-                    # Held open for the run, closed by close() or with the spill.
+                    # Held open for the run: closed with the spill (the last place in it).
                     self._file = tempfile.TemporaryFile(prefix="qep-sync-")  # noqa: SIM115
-                    self._closer = weakref.finalize(self, self._file.close)  # at the run's end
+                    weakref.finalize(self, self._file.close)
                 self._file.seek(self._end)
                 self._file.write(data)
             except OSError as exc:
@@ -78,8 +77,7 @@ class Spill:
         return Spilled(bytes(data))
 
     def read(self, offset: int, length: int) -> bytes:
-        if self._file is None:
-            raise RuntimeError("spill closed: its bytes are gone")
+        assert self._file is not None  # a place in the file: the file was opened
         self._file.seek(offset)
         data = self._file.read(length)
         if len(data) != length:
@@ -90,13 +88,6 @@ class Spill:
     def size(self) -> int:
         """Bytes in the file so far."""
         return self._end
-
-    def close(self) -> None:
-        """Let the file go now (else it goes with the last table that points into it)."""
-        if self._closer is not None:
-            self._closer()
-            self._file = None
-            self._broken = True  # a closed spill takes no more bytes in its file
 
 
 # Rows set aside per batch (pickled together), and per sorted run (sorted in memory).
@@ -145,8 +136,6 @@ class SortedRows(Sequence[Any]):
     def __getitem__(self, i: slice) -> list[Any]: ...
     def __getitem__(self, i: int | slice) -> Any:
         if isinstance(i, slice):
-            if i.start is None and i.step is None and i.stop is not None and i.stop >= 0:
-                return list(islice(self, i.stop))  # the first rows: no more read
             return list(self)[i]
         if i < 0:
             i += self._count

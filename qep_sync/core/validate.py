@@ -98,7 +98,7 @@ class _Parked(NamedTuple):
     reading one fails loudly, and the compressed pickle of the parked values."""
 
     fields: frozenset[str]
-    blob: bytes | Spilled
+    blob: Spilled
 
 
 @dataclass
@@ -131,15 +131,15 @@ class Table:
 
         The columns not in ``keep``, the measures, the owned values and the sheet's kept
         content go into one blob (pickle, then zlib at its fastest level) until ``unpark``,
-        in ``spill``'s file when given (memory then holds only its place); reading a parked field meanwhile is an error, never a silent None. A parked table
-        is left as it is.
+        in ``spill``'s file when given (memory then holds only its place); reading a parked
+        field meanwhile is an error, never a silent None. A parked table is left as it is.
         """
         if self._parked is not None:
             return
         parked = {name: column for name, column in self.columns.items() if name not in keep}
         held = (list(self.columns), parked, self.measures, self.computed, self.sheet.kept)
         blob = zlib.compress(pickle.dumps(held, protocol=5), 1)
-        self._parked = _Parked(frozenset(parked), spill.put(blob) if spill else blob)
+        self._parked = _Parked(frozenset(parked), spill.put(blob) if spill else Spilled(blob))
         self.columns = {name: column for name, column in self.columns.items() if name in keep}
         self.measures = {}
         self.computed = {}
@@ -151,8 +151,7 @@ class Table:
         them in it); a table not parked is left as it is."""
         if self._parked is None:
             return
-        blob = self._parked.blob
-        blob = blob if isinstance(blob, bytes) else blob.read()
+        blob = self._parked.blob.read()
         order, parked, measures, computed, kept = pickle.loads(zlib.decompress(blob))
         live = self.columns
         columns = {name: live[name] if name in live else parked[name]

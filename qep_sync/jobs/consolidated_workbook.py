@@ -587,7 +587,7 @@ class _StyleIds:
 
 
 def _widths(table: ViewTable) -> list[float]:
-    sample = list(table.rows[:500])  # the first rows tell the widths (read once)
+    sample = list(islice(table.rows, 500))  # the first rows tell the widths (read once)
     return [_width(column, sample, j) for j, column in enumerate(table.columns)]
 
 
