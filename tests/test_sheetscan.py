@@ -595,8 +595,15 @@ def test_a_control_character_reference_is_named_as_such(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- the quick pass
 
 
-def test_plain_sheets_take_the_quick_pass_and_it_agrees_with_the_full_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", [sheetscan._CHUNK, 64], ids=["1 MB chunks", "64-byte chunks"])
+def test_plain_sheets_take_the_quick_pass_and_it_agrees_with_the_full_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """The quick pass reads a part's references by chunks cut before a « < »: cut small, it
+    still finds every cell's extent and every self-closed cell."""
     from qep_sync.workspace.create import create_workspace
+
+    monkeypatch.setattr(sheetscan, "_CHUNK", chunk)
 
     create_workspace(tmp_path / "demo", demo=True, today=TODAY, force=True)
     books = [*sorted((tmp_path / "demo").rglob("*.xlsx")),

@@ -21,7 +21,7 @@ import re
 import weakref
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -942,37 +942,68 @@ def _quick_scan(zf: zipfile.ZipFile, part: str, xml: bytes | None = None) -> She
     start, end = data.find(b"<sheetData>"), data.rfind(b"</sheetData>")
     if start < 0 or end < start:
         return None  # an empty <sheetData/>, a prefixed one: the full pass
-    cells = data[start + len(b"<sheetData>") : end]
+    cells = _Span(data, start + len(b"<sheetData>"), end)  # searched in place, not copied
     if not (_plain_cells(cells) and _strings_in_range(zf, cells)):
         return None
     return _quick_extent(cells)
 
 
-def _plain_cells(cells: bytes) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """The cells of a part's <sheetData>: its bytes, from ``start`` to ``end``."""
+
+    data: bytes
+    start: int
+    end: int
+
+    def search(self, pattern: re.Pattern[bytes]) -> bool:
+        return pattern.search(self.data, self.start, self.end) is not None
+
+    def count(self, text: bytes) -> int:
+        return self.data.count(text, self.start, self.end)
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """The span as arrays of about ``_CHUNK`` bytes (views, not copies), each ending
+        before a « < »: a tag is never cut, its « > » coming before the next « < »."""
+        buf = np.frombuffer(self.data, dtype=np.uint8)
+        at = self.start
+        while at < self.end:
+            stop = self.data.find(b"<", min(at + _CHUNK, self.end), self.end)
+            stop = self.end if stop < 0 else stop
+            yield buf[at:stop]
+            at = stop
+
+
+_CHUNK = 1 << 20  # what the reference arithmetic holds at once: a few MB, whatever the sheet
+
+
+def _plain_cells(cells: _Span) -> bool:
     """Only the elements of cells and rich text, every cell and row referenced first, plain
     types, plain numbers, booleans 0 or 1."""
-    return not (_ODD_TAG.search(cells) or _ODD_TYPE.search(cells) or _ODD_BOOLEAN.search(cells))
+    return not (cells.search(_ODD_TAG) or cells.search(_ODD_TYPE) or cells.search(_ODD_BOOLEAN))
 
 
-def _strings_in_range(zf: zipfile.ZipFile, cells: bytes) -> bool:
+def _strings_in_range(zf: zipfile.ZipFile, cells: _Span) -> bool:
     """Every shared-string cell holds an index of one of the workbook's shared strings."""
-    if _SHARED_CELL.search(cells) is None:
+    if not cells.search(_SHARED_CELL):
         return True
     count = _quick_shared_count(zf)
     if count is None:
         count = len(shared_strings(zf))
-    return count > 0 and _odd_shared_index(count).search(cells) is None
+    return count > 0 and not cells.search(_odd_shared_index(count))
 
 
-def _quick_extent(cells: bytes) -> SheetExtent | None:
+def _quick_extent(cells: _Span) -> SheetExtent | None:
     """The extent of a plain sheet's cells: the cells with a value or a formula (a cell with
     only a style, self-closed, places nothing); None for a reference beyond Excel's limits
     or on row 0, which the full pass refuses in its words."""
-    rows, columns, placed = _cell_references(cells)
-    if rows.size and (rows.min() < 1 or rows.max() > MAX_ROWS or columns.max() > MAX_COLUMNS):
-        return None
-    last_row = int(rows[placed].max(initial=0))
-    last_column = int(columns[placed].max(initial=0))
+    last_row = last_column = 0
+    for chunk in cells.chunks():
+        rows, columns, placed = _cell_references(chunk)
+        if rows.size and (rows.min() < 1 or rows.max() > MAX_ROWS or columns.max() > MAX_COLUMNS):
+            return None
+        last_row = max(last_row, int(rows[placed].max(initial=0)))
+        last_column = max(last_column, int(columns[placed].max(initial=0)))
     values = cells.count(b"<v>") + cells.count(b"<is>") - cells.count(b"<v></v>")
     return SheetExtent(last_row, last_column if last_row else 0, values)
 
@@ -980,16 +1011,16 @@ def _quick_extent(cells: bytes) -> SheetExtent | None:
 _A, _ZERO = ord("A"), ord("0")
 
 
-def _cell_references(cells: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, 1-based column, not self-closed) of every cell of a plain sheet's <sheetData>,
-    computed in arrays, not per cell: there every cell tag opens with ``<c r="A1"`` (1 to 3
-    letters, 1 to 7 digits), which _ODD_TAG proved."""
-    buf = np.frombuffer(cells, dtype=np.uint8)  # no copy; every read stays inside a ref
+def _cell_references(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, 1-based column, not self-closed) of every cell of a chunk of a plain sheet's
+    <sheetData>, computed in arrays, not per cell: there every cell tag opens with
+    ``<c r="A1"`` (1 to 3 letters, 1 to 7 digits), which _ODD_TAG proved."""
     starts = buf[:-2] == ord("<")
     starts &= buf[1:-1] == ord("c")
     starts &= buf[2:] == ord(" ")
     tags = np.flatnonzero(starts)
-    at = tags + len(b'<c r="')
+    del starts
+    at = tags + len(b'<c r="')  # every read stays inside a ref
     columns = np.zeros(tags.size, dtype=np.int64)
     letters = np.ones(tags.size, dtype=bool)
     for _ in range(3):
@@ -1004,7 +1035,9 @@ def _cell_references(cells: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         digits &= (digit >= 0) & (digit < 10)
         rows = np.where(digits, rows * 10 + digit, rows)
         at = at + digits
-    if b"/>" not in cells:
+    slash = buf[:-1] == ord("/")
+    slash &= buf[1:] == ord(">")
+    if not slash.any():
         return rows, columns, np.ones(tags.size, dtype=bool)
     closes = np.flatnonzero(buf == ord(">"))
     ends = closes[np.searchsorted(closes, tags)]  # the > that ends each tag
