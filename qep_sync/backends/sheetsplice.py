@@ -88,18 +88,18 @@ def _splice(xml: bytes, patch: SheetPatch, styles: StyleIds, date1904: bool) -> 
     check_namespace(skeleton, patch.part, f"onglet « {patch.title} »")
     if skeleton.find(M + "sheetData") is None:
         raise NotPlain
-    body = xml[start + len(_OPEN) : end]
+    body = _Body(xml, start + len(_OPEN), end)  # read in place: never copied
     rows = list(_rows(body))
     _check_cells(body, rows)
     layout = patch.layout
     writer = _Writer(styles, date1904, frozenset(layout.wrapped) if layout else frozenset())
-    body, corner, header_cells = _patched_rows(rows, patch, _Encoder(writer))
+    pieces, corner, header_cells = _patched_rows(rows, patch, _Encoder(writer))
     filled = None if header_cells is None else [c.col for c in header_cells if c.has_value]
     autofilter = finish_sheet(skeleton, patch, styles, corner, filled)
     head, placeholder, tail = serialise(skeleton).partition(_EMPTY)
     if not placeholder or _EMPTY in tail:
         raise NotPlain
-    return Patched(head + _OPEN + body + _CLOSE + tail, False, autofilter)
+    return Patched(b"".join([head, _OPEN, *pieces, _CLOSE, tail]), False, autofilter)
 
 
 def _sheet_data(xml: bytes) -> tuple[int, int]:
@@ -132,25 +132,45 @@ class _Cell:
         return b"<v" in content or b"<is" in content or b"<f" in content
 
 
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """The content of ``<sheetData>``: the part's bytes from ``start`` to ``end``."""
+
+    xml: bytes
+    start: int
+    end: int
+
+
 @dataclass(slots=True)
 class _Row:
-    """A row of the sheet: its number, its bytes, its start tag's attributes after ``r``
-    and its content."""
+    """A row of the sheet: its number, its start tag's attributes after ``r``, and where
+    its bytes and its content lie in the part (sliced when asked: most rows are only
+    copied into the new part, and a copy of each would double the sheet in memory)."""
 
     num: int
-    xml: bytes
     attrs: bytes
-    content: bytes
-    start: int  # its offset in <sheetData>
+    part: bytes
+    start: int  # its offset in the part
+    end: int
+    content_start: int
+    content_end: int
     first: int = -1  # the columns of its first and last cells (-1: no cell)
     last: int = -1
 
+    @property
+    def xml(self) -> bytes:
+        return self.part[self.start : self.end]
 
-def _rows(body: bytes) -> Iterator[_Row]:
+    @property
+    def content(self) -> bytes:
+        return self.part[self.content_start : self.content_end]
+
+
+def _rows(body: _Body) -> Iterator[_Row]:
     """The rows of ``<sheetData>``, checked: nothing else between them, each numbered, in
     ascending order, each holding only plain cells of its own (checked when read)."""
-    pos, previous = 0, 0
-    for m in _ROW.finditer(body):
+    pos, previous = body.start, 0
+    for m in _ROW.finditer(body.xml, body.start, body.end):
         if m.start() != pos:
             raise NotPlain  # anything between rows, even spaces: the tree path keeps it in place
         pos = m.end()
@@ -158,8 +178,9 @@ def _rows(body: bytes) -> Iterator[_Row]:
         if number <= previous:
             raise NotPlain
         previous = number
-        yield _Row(number, m.group(0), m.group(2), m.group(3) or b"", m.start())
-    if pos != len(body):
+        inner = m.span(3) if m.start(3) >= 0 else (pos, pos)
+        yield _Row(number, m.group(2), body.xml, m.start(), pos, *inner)
+    if pos != body.end:
         raise NotPlain
 
 
@@ -199,16 +220,16 @@ def _column(letters: bytes) -> int:
     return col
 
 
-def _check_cells(body: bytes, rows: list[_Row]) -> None:
+def _check_cells(body: _Body, rows: list[_Row]) -> None:
     """Every row holds only cells, each referenced in that row, columns strictly ascending;
     sets each row's first and last column. Checked over the whole of <sheetData> at once,
     in arrays, not cell by cell (the tree path would reorder or refuse such rows, and the
     two paths must agree)."""
     if not rows:
         return
-    if any(pattern.search(body) for pattern in _NOT_ONLY_CELLS):
+    if any(pattern.search(body.xml, body.start, body.end) for pattern in _NOT_ONLY_CELLS):
         raise NotPlain  # an extLst, a cell without its reference first, spaces...
-    buf = np.frombuffer(body, dtype=np.uint8)
+    buf = np.frombuffer(body.xml, dtype=np.uint8)[body.start : body.end]  # a view
     tags = np.flatnonzero((buf[:-2] == ord("<")) & (buf[1:-1] == ord("c")) & (buf[2:] == 32))
     if tags.size == 0:
         return
@@ -225,7 +246,7 @@ def _check_cells(body: bytes, rows: list[_Row]) -> None:
         is_digit = (digit >= 0) & (digit < 10)
         nums = np.where(is_digit, nums * 10 + digit, nums)
         at = at + is_digit
-    starts = np.fromiter((row.start for row in rows), dtype=np.int64, count=len(rows))
+    starts = np.fromiter((row.start - body.start for row in rows), dtype=np.int64, count=len(rows))
     owner = np.searchsorted(starts, tags, side="right") - 1  # the row each cell lies in
     numbers = np.fromiter((row.num for row in rows), dtype=np.int64, count=len(rows))
     same = owner[1:] == owner[:-1]
@@ -240,8 +261,9 @@ def _check_cells(body: bytes, rows: list[_Row]) -> None:
 
 def _patched_rows(
     rows: list[_Row], patch: SheetPatch, enc: _Encoder
-) -> tuple[bytes, tuple[int, int], list[_Cell] | None]:
-    """The new ``<sheetData>`` content, the last row and column written (for the dimension,
+) -> tuple[list[bytes], tuple[int, int], list[_Cell] | None]:
+    """The new ``<sheetData>`` content (its pieces, joined once into the part), the last
+    row and column written (for the dimension,
     as the tree path counts them) and the header row's cells after the writes (None when
     the sheet has no header row)."""
     by_row: dict[int, dict[int, Any]] = {}
@@ -274,7 +296,7 @@ def _patched_rows(
     while new_rows:
         max_row, max_col = _add_new(out, new_rows.pop(0), by_row, headers, patch, enc,
                                     (max_row, max_col))  # fmt: skip
-    return b"".join(out), (max_row, max_col), header_cells
+    return out, (max_row, max_col), header_cells
 
 
 def _add_new(

@@ -191,7 +191,7 @@ def _changed(
                 continue
             if not _same(now, wanted):
                 found.append((at, i, col, wanted))
-    found.sort(key=lambda f: (f[0], f[1]))
+    found.sort()  # by row, then column: no two alike there, so values are never compared
     return {(rows[at], col): wanted for at, _, col, wanted in found}
 
 
