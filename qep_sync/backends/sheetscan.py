@@ -1011,15 +1011,24 @@ def _quick_extent(cells: _Span) -> SheetExtent | None:
 _A, _ZERO = ord("A"), ord("0")
 
 
+def cell_tags(buf: np.ndarray) -> np.ndarray:
+    """The offsets of every « <c » followed by a space in ``buf``, looked for ``_CHUNK``
+    bytes at a time: what is held is a chunk's flags, never an array of the buffer's size."""
+    found = [np.zeros(0, dtype=np.int64)]
+    for at in range(0, buf.size, _CHUNK):
+        part = buf[at : at + _CHUNK + 2]  # 2 more: a tag across the cut is seen once, whole
+        starts = part[:-2] == ord("<")
+        starts &= part[1:-1] == ord("c")
+        starts &= part[2:] == ord(" ")
+        found.append(np.flatnonzero(starts) + at)
+    return np.concatenate(found)
+
+
 def _cell_references(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, 1-based column, not self-closed) of every cell of a chunk of a plain sheet's
     <sheetData>, computed in arrays, not per cell: there every cell tag opens with
     ``<c r="A1"`` (1 to 3 letters, 1 to 7 digits), which _ODD_TAG proved."""
-    starts = buf[:-2] == ord("<")
-    starts &= buf[1:-1] == ord("c")
-    starts &= buf[2:] == ord(" ")
-    tags = np.flatnonzero(starts)
-    del starts
+    tags = cell_tags(buf)
     at = tags + len(b'<c r="')  # every read stays inside a ref
     columns = np.zeros(tags.size, dtype=np.int64)
     letters = np.ones(tags.size, dtype=bool)

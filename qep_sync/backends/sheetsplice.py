@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from qep_sync.backends.sheetscan import cell_tags
 from qep_sync.backends.sheetxml import (
     M,
     Patched,
@@ -230,7 +231,7 @@ def _check_cells(body: _Body, rows: list[_Row]) -> None:
     if any(pattern.search(body.xml, body.start, body.end) for pattern in _NOT_ONLY_CELLS):
         raise NotPlain  # an extLst, a cell without its reference first, spaces...
     buf = np.frombuffer(body.xml, dtype=np.uint8)[body.start : body.end]  # a view
-    tags = np.flatnonzero((buf[:-2] == ord("<")) & (buf[1:-1] == ord("c")) & (buf[2:] == 32))
+    tags = cell_tags(buf)
     if tags.size == 0:
         return
     at = tags + len(b'<c r="')  # every cell tag is « <c r=" » (_NOT_ONLY_CELLS)
