@@ -39,3 +39,19 @@ def test_settle_outside_a_run_does_nothing() -> None:
     frozen = gc.get_freeze_count()
     heap.settle()
     assert gc.get_freeze_count() == frozen
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/statm").exists() or ctypes.util.find_library("c") is None,
+    reason="reads the resident size from Linux's /proc",
+)
+def test_a_run_returns_large_buffers_as_soon_as_they_are_freed() -> None:
+    with heap.long_lived_run():
+        del_me = b"x" * (20 << 20)  # glibc would then serve buffers up to 20 MB from its heap
+        del del_me
+        blocks = [b"x" * (2 << 20) for _ in range(30)]  # 60 MB: a sheet's XML, a part written
+        survivor = bytearray(4000)
+        held = _rss_mb()
+        del blocks
+        assert held - _rss_mb() > 40  # no trim asked: each had a mapping of its own
+        assert survivor

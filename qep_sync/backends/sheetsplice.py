@@ -223,17 +223,40 @@ def _column(letters: bytes) -> int:
 
 def _check_cells(body: _Body, rows: list[_Row]) -> None:
     """Every row holds only cells, each referenced in that row, columns strictly ascending;
-    sets each row's first and last column. Checked over the whole of <sheetData> at once,
-    in arrays, not cell by cell (the tree path would reorder or refuse such rows, and the
-    two paths must agree)."""
+    sets each row's first and last column. Checked in arrays, ``_CELLS_AT_ONCE`` cells at a
+    time, not cell by cell (the tree path would reorder or refuse such rows, and the two
+    paths must agree)."""
     if not rows:
         return
     if any(pattern.search(body.xml, body.start, body.end) for pattern in _NOT_ONLY_CELLS):
         raise NotPlain  # an extLst, a cell without its reference first, spaces...
     buf = np.frombuffer(body.xml, dtype=np.uint8)[body.start : body.end]  # a view
     tags = cell_tags(buf)
-    if tags.size == 0:
-        return
+    starts = np.fromiter((row.start - body.start for row in rows), dtype=np.int64, count=len(rows))
+    numbers = np.fromiter((row.num for row in rows), dtype=np.int64, count=len(rows))
+    before = (-1, 0)  # the row and column of the cell before these (none yet)
+    for lo in range(0, tags.size, _CELLS_AT_ONCE):
+        some = tags[lo : lo + _CELLS_AT_ONCE]
+        cols, nums = _references(buf, some)
+        owner = np.searchsorted(starts, some, side="right") - 1  # the row each cell lies in
+        if (owner < 0).any() or (nums != numbers[owner]).any():
+            raise NotPlain
+        owners, columns = np.insert(owner, 0, before[0]), np.insert(cols, 0, before[1])
+        same = owners[1:] == owners[:-1]
+        if (columns[1:] <= columns[:-1])[same].any():
+            raise NotPlain
+        for i in np.flatnonzero(~same).tolist():  # a row's first cell
+            rows[int(owner[i])].first = int(cols[i]) - 1
+        for i in np.flatnonzero(np.append(~same[1:], True)).tolist():  # its last one so far
+            rows[int(owner[i])].last = int(cols[i]) - 1
+        before = (int(owner[-1]), int(cols[-1]))
+
+
+_CELLS_AT_ONCE = 1 << 16  # a few MB of arrays, whatever the sheet
+
+
+def _references(buf: np.ndarray, tags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 1-based column and the row number of the cells whose tags start at ``tags``."""
     at = tags + len(b'<c r="')  # every cell tag is « <c r=" » (_NOT_ONLY_CELLS)
     cols = np.zeros(tags.size, dtype=np.int64)
     for _ in range(3):
@@ -247,17 +270,7 @@ def _check_cells(body: _Body, rows: list[_Row]) -> None:
         is_digit = (digit >= 0) & (digit < 10)
         nums = np.where(is_digit, nums * 10 + digit, nums)
         at = at + is_digit
-    starts = np.fromiter((row.start - body.start for row in rows), dtype=np.int64, count=len(rows))
-    owner = np.searchsorted(starts, tags, side="right") - 1  # the row each cell lies in
-    numbers = np.fromiter((row.num for row in rows), dtype=np.int64, count=len(rows))
-    same = owner[1:] == owner[:-1]
-    if (owner < 0).any() or (nums != numbers[owner]).any() or (cols[1:] <= cols[:-1])[same].any():
-        raise NotPlain
-    firsts = np.flatnonzero(np.concatenate(([True], ~same)))
-    lasts = np.flatnonzero(np.concatenate((~same, [True])))
-    for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
-        row = rows[int(owner[first])]
-        row.first, row.last = int(cols[first]) - 1, int(cols[last]) - 1
+    return cols, nums
 
 
 def _patched_rows(
@@ -266,7 +279,7 @@ def _patched_rows(
     """The new ``<sheetData>`` content (its pieces, joined once into the part), the last
     row and column written (for the dimension,
     as the tree path counts them) and the header row's cells after the writes (None when
-    the sheet has no header row)."""
+    the sheet has no header row). Each row's writes are let go once it is written."""
     by_row: dict[int, dict[int, Any]] = {}
     for (r, col), value in patch.cells.items():
         by_row.setdefault(r, {})[col] = value
@@ -293,7 +306,7 @@ def _patched_rows(
             out.append(_row_xml(row, b"".join(c.xml for c in cells), cells[0].col if cells else
                                 None, cells[-1].col if cells else None))  # fmt: skip
         max_row = max(max_row, row.num)
-        max_col = max([max_col, *by_row.get(row.num, {}), *headers])
+        max_col = max([max_col, *by_row.pop(row.num, {}), *headers])
     while new_rows:
         max_row, max_col = _add_new(out, new_rows.pop(0), by_row, headers, patch, enc,
                                     (max_row, max_col))  # fmt: skip
@@ -303,7 +316,7 @@ def _patched_rows(
 def _add_new(
     out: list[bytes],
     num: int,
-    by_row: Mapping[int, dict[int, Any]],
+    by_row: dict[int, dict[int, Any]],
     headers: Mapping[int, str],
     patch: SheetPatch,
     enc: _Encoder,
@@ -312,10 +325,11 @@ def _add_new(
     """A row the sheet does not have, unless it would only clear cells."""
     header = num == patch.header_row and bool(headers)
     if not header and all(v is None for v in by_row[num].values()):
+        del by_row[num]
         return corner
     cells = _apply([], num, by_row, headers, patch, enc)
     out.append(b'<row r="%d">' % num + b"".join(c.xml for c in cells) + b"</row>")
-    return max(corner[0], num), max([corner[1], *by_row.get(num, {}), *headers])
+    return max(corner[0], num), max([corner[1], *by_row.pop(num, {}), *headers])
 
 
 def _apply(
