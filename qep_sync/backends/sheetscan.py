@@ -942,15 +942,16 @@ def _quick_scan(zf: zipfile.ZipFile, part: str, xml: bytes | None = None) -> She
     start, end = data.find(b"<sheetData>"), data.rfind(b"</sheetData>")
     if start < 0 or end < start:
         return None  # an empty <sheetData/>, a prefixed one: the full pass
-    cells = _Span(data, start + len(b"<sheetData>"), end)  # searched in place, not copied
+    cells = Span(data, start + len(b"<sheetData>"), end)  # searched in place, not copied
     if not (_plain_cells(cells) and _strings_in_range(zf, cells)):
         return None
     return _quick_extent(cells)
 
 
 @dataclass(frozen=True, slots=True)
-class _Span:
-    """The cells of a part's <sheetData>: its bytes, from ``start`` to ``end``."""
+class Span:
+    """A stretch of a part's bytes (the content of its <sheetData>), from ``start`` to
+    ``end``: searched and read in place, never copied."""
 
     data: bytes
     start: int
@@ -962,9 +963,13 @@ class _Span:
     def count(self, text: bytes) -> int:
         return self.data.count(text, self.start, self.end)
 
+    def array(self) -> np.ndarray:
+        """The span as an array of bytes: a view, not a copy."""
+        return np.frombuffer(self.data, dtype=np.uint8)[self.start : self.end]
+
     def chunks(self) -> Iterator[np.ndarray]:
-        """The span as arrays of about ``_CHUNK`` bytes (views, not copies), each ending
-        before a « < »: a tag is never cut, its « > » coming before the next « < »."""
+        """The span as arrays of about ``_CHUNK`` bytes (views), each ending before a « < »:
+        a tag is never cut, its « > » coming before the next « < »."""
         buf = np.frombuffer(self.data, dtype=np.uint8)
         at = self.start
         while at < self.end:
@@ -977,13 +982,13 @@ class _Span:
 _CHUNK = 1 << 20  # what the reference arithmetic holds at once: a few MB, whatever the sheet
 
 
-def _plain_cells(cells: _Span) -> bool:
+def _plain_cells(cells: Span) -> bool:
     """Only the elements of cells and rich text, every cell and row referenced first, plain
     types, plain numbers, booleans 0 or 1."""
     return not (cells.search(_ODD_TAG) or cells.search(_ODD_TYPE) or cells.search(_ODD_BOOLEAN))
 
 
-def _strings_in_range(zf: zipfile.ZipFile, cells: _Span) -> bool:
+def _strings_in_range(zf: zipfile.ZipFile, cells: Span) -> bool:
     """Every shared-string cell holds an index of one of the workbook's shared strings."""
     if not cells.search(_SHARED_CELL):
         return True
@@ -993,7 +998,7 @@ def _strings_in_range(zf: zipfile.ZipFile, cells: _Span) -> bool:
     return count > 0 and not cells.search(_odd_shared_index(count))
 
 
-def _quick_extent(cells: _Span) -> SheetExtent | None:
+def _quick_extent(cells: Span) -> SheetExtent | None:
     """The extent of a plain sheet's cells: the cells with a value or a formula (a cell with
     only a style, self-closed, places nothing); None for a reference beyond Excel's limits
     or on row 0, which the full pass refuses in its words."""
@@ -1024,26 +1029,33 @@ def cell_tags(buf: np.ndarray) -> np.ndarray:
     return np.concatenate(found)
 
 
+def cell_references(buf: np.ndarray, tags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 1-based column and the row number of the cells whose tags, « <c r="A1" » (1 to 3
+    letters, 1 to 7 digits), start at offsets ``tags`` of ``buf``; in arrays, not per cell.
+    A read never goes past the buffer's last byte."""
+    at = tags + len(b'<c r="')
+    last = buf.size - 1
+    columns = np.zeros(tags.size, dtype=np.int64)
+    for _ in range(3):
+        letter = buf[np.minimum(at, last)].astype(np.int64) - _A
+        is_letter = (letter >= 0) & (letter < 26)  # once not, the same byte is read again
+        columns = np.where(is_letter, columns * 26 + letter + 1, columns)
+        at = at + is_letter
+    rows = np.zeros(tags.size, dtype=np.int64)
+    for _ in range(7):
+        digit = buf[np.minimum(at, last)].astype(np.int64) - _ZERO
+        is_digit = (digit >= 0) & (digit < 10)
+        rows = np.where(is_digit, rows * 10 + digit, rows)
+        at = at + is_digit
+    return columns, rows
+
+
 def _cell_references(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, 1-based column, not self-closed) of every cell of a chunk of a plain sheet's
     <sheetData>, computed in arrays, not per cell: there every cell tag opens with
     ``<c r="A1"`` (1 to 3 letters, 1 to 7 digits), which _ODD_TAG proved."""
     tags = cell_tags(buf)
-    at = tags + len(b'<c r="')  # every read stays inside a ref
-    columns = np.zeros(tags.size, dtype=np.int64)
-    letters = np.ones(tags.size, dtype=bool)
-    for _ in range(3):
-        letter = buf[at].astype(np.int64) - _A
-        letters &= (letter >= 0) & (letter < 26)
-        columns = np.where(letters, columns * 26 + letter + 1, columns)
-        at = at + letters
-    rows = np.zeros(tags.size, dtype=np.int64)
-    digits = np.ones(tags.size, dtype=bool)
-    for _ in range(7):
-        digit = buf[at].astype(np.int64) - _ZERO
-        digits &= (digit >= 0) & (digit < 10)
-        rows = np.where(digits, rows * 10 + digit, rows)
-        at = at + digits
+    columns, rows = cell_references(buf, tags)
     slash = buf[:-1] == ord("/")
     slash &= buf[1:] == ord(">")
     if not slash.any():

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from qep_sync.backends.sheetscan import cell_tags
+from qep_sync.backends.sheetscan import Span, cell_references, cell_tags
 from qep_sync.backends.sheetxml import (
     M,
     Patched,
@@ -89,7 +89,7 @@ def _splice(xml: bytes, patch: SheetPatch, styles: StyleIds, date1904: bool) -> 
     check_namespace(skeleton, patch.part, f"onglet « {patch.title} »")
     if skeleton.find(M + "sheetData") is None:
         raise NotPlain
-    body = _Body(xml, start + len(_OPEN), end)  # read in place: never copied
+    body = Span(xml, start + len(_OPEN), end)  # read in place: never copied
     rows = list(_rows(body))
     _check_cells(body, rows)
     layout = patch.layout
@@ -133,15 +133,6 @@ class _Cell:
         return b"<v" in content or b"<is" in content or b"<f" in content
 
 
-@dataclass(frozen=True, slots=True)
-class _Body:
-    """The content of ``<sheetData>``: the part's bytes from ``start`` to ``end``."""
-
-    xml: bytes
-    start: int
-    end: int
-
-
 @dataclass(slots=True)
 class _Row:
     """A row of the sheet: its number, its start tag's attributes after ``r``, and where
@@ -167,11 +158,11 @@ class _Row:
         return self.part[self.content_start : self.content_end]
 
 
-def _rows(body: _Body) -> Iterator[_Row]:
+def _rows(body: Span) -> Iterator[_Row]:
     """The rows of ``<sheetData>``, checked: nothing else between them, each numbered, in
     ascending order, each holding only plain cells of its own (checked when read)."""
     pos, previous = body.start, 0
-    for m in _ROW.finditer(body.xml, body.start, body.end):
+    for m in _ROW.finditer(body.data, body.start, body.end):
         if m.start() != pos:
             raise NotPlain  # anything between rows, even spaces: the tree path keeps it in place
         pos = m.end()
@@ -180,7 +171,7 @@ def _rows(body: _Body) -> Iterator[_Row]:
             raise NotPlain
         previous = number
         inner = m.span(3) if m.start(3) >= 0 else (pos, pos)
-        yield _Row(number, m.group(2), body.xml, m.start(), pos, *inner)
+        yield _Row(number, m.group(2), body.data, m.start(), pos, *inner)
     if pos != body.end:
         raise NotPlain
 
@@ -221,23 +212,23 @@ def _column(letters: bytes) -> int:
     return col
 
 
-def _check_cells(body: _Body, rows: list[_Row]) -> None:
+def _check_cells(body: Span, rows: list[_Row]) -> None:
     """Every row holds only cells, each referenced in that row, columns strictly ascending;
     sets each row's first and last column. Checked in arrays, ``_CELLS_AT_ONCE`` cells at a
     time, not cell by cell (the tree path would reorder or refuse such rows, and the two
     paths must agree)."""
     if not rows:
         return
-    if any(pattern.search(body.xml, body.start, body.end) for pattern in _NOT_ONLY_CELLS):
+    if any(body.search(pattern) for pattern in _NOT_ONLY_CELLS):
         raise NotPlain  # an extLst, a cell without its reference first, spaces...
-    buf = np.frombuffer(body.xml, dtype=np.uint8)[body.start : body.end]  # a view
+    buf = body.array()
     tags = cell_tags(buf)
     starts = np.fromiter((row.start - body.start for row in rows), dtype=np.int64, count=len(rows))
     numbers = np.fromiter((row.num for row in rows), dtype=np.int64, count=len(rows))
     before = (-1, 0)  # the row and column of the cell before these (none yet)
     for lo in range(0, tags.size, _CELLS_AT_ONCE):
         some = tags[lo : lo + _CELLS_AT_ONCE]
-        cols, nums = _references(buf, some)
+        cols, nums = cell_references(buf, some)  # every cell tag is « <c r=" » (_NOT_ONLY_CELLS)
         owner = np.searchsorted(starts, some, side="right") - 1  # the row each cell lies in
         if (owner < 0).any() or (nums != numbers[owner]).any():
             raise NotPlain
@@ -255,31 +246,13 @@ def _check_cells(body: _Body, rows: list[_Row]) -> None:
 _CELLS_AT_ONCE = 1 << 16  # a few MB of arrays, whatever the sheet
 
 
-def _references(buf: np.ndarray, tags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The 1-based column and the row number of the cells whose tags start at ``tags``."""
-    at = tags + len(b'<c r="')  # every cell tag is « <c r=" » (_NOT_ONLY_CELLS)
-    cols = np.zeros(tags.size, dtype=np.int64)
-    for _ in range(3):
-        letter = buf[np.minimum(at, buf.size - 1)].astype(np.int64) - ord("A")
-        is_letter = (letter >= 0) & (letter < 26)
-        cols = np.where(is_letter, cols * 26 + letter + 1, cols)
-        at = at + is_letter
-    nums = np.zeros(tags.size, dtype=np.int64)
-    for _ in range(7):
-        digit = buf[np.minimum(at, buf.size - 1)].astype(np.int64) - ord("0")
-        is_digit = (digit >= 0) & (digit < 10)
-        nums = np.where(is_digit, nums * 10 + digit, nums)
-        at = at + is_digit
-    return cols, nums
-
-
 def _patched_rows(
     rows: list[_Row], patch: SheetPatch, enc: _Encoder
 ) -> tuple[list[bytes], tuple[int, int], list[_Cell] | None]:
     """The new ``<sheetData>`` content (its pieces, joined once into the part), the last
-    row and column written (for the dimension,
-    as the tree path counts them) and the header row's cells after the writes (None when
-    the sheet has no header row). Each row's writes are let go once it is written."""
+    row and column written (for the dimension, as the tree path counts them) and the header
+    row's cells after the writes (None when the sheet has no header row). Each row's writes
+    are let go once it is written."""
     by_row: dict[int, dict[int, Any]] = {}
     for (r, col), value in patch.cells.items():
         by_row.setdefault(r, {})[col] = value
