@@ -112,6 +112,20 @@ def test_untouched_rows_are_kept_byte_for_byte(tmp_path: Path) -> None:
     assert row2 is not None and row2.group(0) in spliced.xml
 
 
+@pytest.mark.parametrize("spans", [b"", b' spans="1:2"'], ids=["bare", "with spans"])
+def test_a_self_closed_row_is_kept_and_one_written_to_is_opened(spans: bytes) -> None:
+    """« <row r="4"/> » ends where its tag does: the rows after it are still read, and a row
+    written to gets its cells between a start tag and a « </row> »."""
+    xml = sheet([["N°", "Objet"], [1, "a"], [2, "b"]], strings=True, spans=False)
+    xml = xml.replace(b"</sheetData>", b'<row r="5"%s/><row r="6"%s/></sheetData>' % (spans, spans))
+    patch = SheetPatch("Délais", "p", 1, headers={2: "Statut"},
+                       cells={(3, 2): "À venir", (6, 2): "En retard"})  # fmt: skip
+    spliced, _ = both(xml, patch)
+    assert spliced is not None
+    assert b'<row r="5"%s/>' % spans in spliced.xml
+    assert re.search(rb'<row r="6"[^>]*><c r="C6"[^>]*>.*?</c></row></sheetData>', spliced.xml)
+
+
 # ---------------------------------------------------------------- not plain: the tree path
 
 
@@ -132,6 +146,8 @@ NOT_PLAIN = {
     "text between cells": (b'</c><c r="B2"', b'</c> <c r="B2"'),
     "a tab before a reference": (b'<c r="B2"', b'<c\tr="B2"'),
     "UTF-16 declared": (b"encoding='UTF-8'", b"encoding='UTF-16'"),
+    "a row's end mistyped": (b'</c></row><row r="3">', b'</c></rov><row r="3">'),
+    "a row left open": (b'</c></row><row r="3">', b'</c><row r="3">'),
 }
 
 

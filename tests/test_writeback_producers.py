@@ -561,3 +561,26 @@ def test_a_strict_workbook_is_read_by_check_and_left_by_sync_with_its_reason(
     assert write.status == "skipped"
     assert "Classeur Excel (.xlsx)" in write.message and "introuvable" not in write.message
     assert snapshot(path) == before
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        b'<c r="A1"><f>1+1</f><v>2</v></c>',
+        b'<c r="A1"><f t="shared" si="0"/></c>',
+        b'<c r="A1"><f t="array" ref="A1">B1</f></c>',
+        b'<x:c r="A1"><x:f>1+1</x:f></x:c>',
+        b'<x:c r="A1"><x:f/></x:c>',
+        b'<c r="A1" t="s"><v>0</v></c>',
+        b'<x:c r="A1"><x:v>2</x:v></x:c><x:fill/>',  # « :f » without a formula tag
+        b'<font/><c r="A1"><v>f</v></c><f',  # « <f » ending the part, « <font »
+        b"<mc:AlternateContent><mc:Fallback/></mc:AlternateContent>",
+        b"",
+    ],
+)
+def test_the_formula_test_answers_as_its_pattern(xml: bytes) -> None:
+    """The quick ``in`` tests give the answer the pattern gives, on formulas written plainly,
+    with a prefix, and on what only looks like one."""
+    from qep_sync.backends.xlsx_write import _FORMULA, _mentions_formula
+
+    assert _mentions_formula(xml) is (_FORMULA.search(xml) is not None)

@@ -230,9 +230,18 @@ def _has_formulas(zin: zipfile.ZipFile, new_parts: dict[str, bytes]) -> bool:
     for name in zin.namelist():
         if name.startswith("xl/worksheets/") and name.endswith(".xml"):
             data = new_parts.get(name) or _read(zin, name)
-            if _FORMULA.search(data):
+            if _mentions_formula(data):
                 return True
     return False
+
+
+def _mentions_formula(data: bytes) -> bool:
+    """``_FORMULA.search(data)``, its usual answers found by ``in`` (ten times faster than a
+    pattern tried at every « < »): a formula tag without a prefix is one of three texts, and
+    one with a prefix has « :f » in it."""
+    if b"<f>" in data or b"<f " in data or b"<f/" in data:
+        return True
+    return b":f" in data and _FORMULA.search(data) is not None
 
 
 def _full_calc_on_load(workbook_xml: bytes) -> bytes:
