@@ -971,11 +971,16 @@ class Span:
         """The span as arrays of about ``_CHUNK`` bytes (views), each ending before a « < »:
         a tag is never cut, its « > » coming before the next « < »."""
         buf = np.frombuffer(self.data, dtype=np.uint8)
+        for at, stop in self.cuts():
+            yield buf[self.start + at : self.start + stop]
+
+    def cuts(self) -> Iterator[tuple[int, int]]:
+        """Where ``chunks`` cut the span: (start, stop) of each, from the span's start."""
         at = self.start
         while at < self.end:
             stop = self.data.find(b"<", min(at + _CHUNK, self.end), self.end)
             stop = self.end if stop < 0 else stop
-            yield buf[at:stop]
+            yield at - self.start, stop - self.start
             at = stop
 
 
