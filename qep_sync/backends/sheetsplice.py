@@ -96,7 +96,7 @@ def _splice(xml: bytes, patch: SheetPatch, styles: StyleIds, date1904: bool) -> 
     head, placeholder, tail = serialise(skeleton).partition(_EMPTY)
     if not placeholder or _EMPTY in tail:
         raise NotPlain
-    return Patched(b"".join([head, _OPEN, *pieces, _CLOSE, tail]), False, autofilter)
+    return Patched([head, _OPEN, *pieces, _CLOSE, tail], False, autofilter)
 
 
 def _sheet_data(xml: bytes) -> tuple[int, int]:

@@ -627,12 +627,19 @@ def _unshare(
 
 @dataclass
 class Patched:
-    """A worksheet part as patched: its XML, whether a formula was overwritten, and the
-    autofilter's range when it was extended (old ref, new ref), for the workbook's name."""
+    """A worksheet part as patched: its XML in pieces, written into the file one after the
+    other (never joined there: a big sheet is not held twice), whether a formula was
+    overwritten, and the autofilter's range when it was extended (old ref, new ref), for
+    the workbook's name."""
 
-    xml: bytes
+    pieces: list[bytes]
     had_formula: bool
     autofilter: tuple[str, str] | None = None
+
+    @property
+    def xml(self) -> bytes:
+        """The part's XML, whole."""
+        return b"".join(self.pieces)
 
 
 def patch_sheet(
@@ -680,7 +687,7 @@ def patch_sheet(
         filled = [col for col, c in zip(header_row.cols, header_row.cells, strict=True)
                   if _has_value(c)]  # fmt: skip
     autofilter = finish_sheet(root, patch, styles, (max_row, max_col), filled)
-    return Patched(serialise(root), writer.had_formula, autofilter)
+    return Patched([serialise(root)], writer.had_formula, autofilter)
 
 
 def finish_sheet(

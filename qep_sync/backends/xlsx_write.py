@@ -44,6 +44,7 @@ WORKBOOK = "xl/workbook.xml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 STYLES = "xl/styles.xml"
 CALC_CHAIN = "xl/calcChain.xml"
+Part = bytes | list[bytes]  # a changed part's XML: whole, or a patched sheet's pieces
 _FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
 _CALC_PR = re.compile(rb"<(?:\w+:)?calcPr\b[^>]*?/?>")
 _AFTER_CALC_PR = re.compile(
@@ -116,12 +117,12 @@ def _check_package(zin: zipfile.ZipFile, names: set[str]) -> None:
 
 def _new_parts(
     zin: zipfile.ZipFile, patches: list[SheetPatch], date1904: bool
-) -> tuple[dict[str, bytes], set[str]]:
+) -> tuple[dict[str, Part], set[str]]:
     """The parts that change (patched sheets, styles, workbook.xml...) and those dropped."""
     names = set(zin.namelist())
     _check_package(zin, names)
     new_styles, ids = ensure_styles(_read(zin, STYLES), STYLES)
-    new_parts: dict[str, bytes] = {}
+    new_parts: dict[str, Part] = {}
     if new_styles is not None:
         new_parts[STYLES] = new_styles
     overwrote_formula = False
@@ -133,7 +134,7 @@ def _new_parts(
         patched = splice_sheet(xml, patch, ids, date1904=date1904) or patch_sheet(
             xml, patch, ids, date1904=date1904
         )
-        new_parts[patch.part] = patched.xml
+        new_parts[patch.part] = patched.pieces
         overwrote_formula |= patched.had_formula
         if patched.autofilter is not None:
             filters[patch.part] = patched.autofilter
@@ -150,7 +151,7 @@ def _new_parts(
         new_parts[WORKBOOK_RELS] = _CALC_CHAIN_REL.sub(b"", rels)
         new_parts[CONTENT_TYPES] = _CALC_CHAIN_TYPE.sub(b"", _read(zin, CONTENT_TYPES))
     if _has_formulas(zin, new_parts):
-        wb_xml = new_parts.get(WORKBOOK) or _read(zin, WORKBOOK)
+        wb_xml = _whole(new_parts[WORKBOOK]) if WORKBOOK in new_parts else _read(zin, WORKBOOK)
         with_calc = _full_calc_on_load(wb_xml)
         if with_calc != wb_xml:
             new_parts[WORKBOOK] = with_calc
@@ -204,7 +205,7 @@ def _absolute(ref: str) -> str:
 
 
 def _write_checked(
-    zin: zipfile.ZipFile, target: Path, new_parts: dict[str, bytes], dropped: set[str]
+    zin: zipfile.ZipFile, target: Path, new_parts: dict[str, Part], dropped: set[str]
 ) -> None:
     """Write the new package, then read it back: a file that does not is never put in place."""
     _write_zip(zin, target, new_parts, dropped)
@@ -212,7 +213,7 @@ def _write_checked(
 
 
 def _write_zip(
-    zin: zipfile.ZipFile, target: Path, new_parts: dict[str, bytes], dropped: set[str]
+    zin: zipfile.ZipFile, target: Path, new_parts: dict[str, Part], dropped: set[str]
 ) -> None:
     """The new package: changed parts recompressed, every other entry copied byte for byte."""
     with open(target, "wb") as fh, zipfile.ZipFile(fh, "w") as zout:
@@ -220,19 +221,35 @@ def _write_zip(
             if info.filename in dropped:
                 continue
             if info.filename in new_parts:
-                zout.writestr(copy.copy(info), new_parts[info.filename],
-                              compress_type=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL)  # fmt: skip
+                _write_part(zout, copy.copy(info), new_parts[info.filename])
             else:
                 copy_raw(zin, zout, info)
 
 
-def _has_formulas(zin: zipfile.ZipFile, new_parts: dict[str, bytes]) -> bool:
+def _write_part(zout: zipfile.ZipFile, info: zipfile.ZipInfo, part: Part) -> None:
+    """A changed part, compressed as its pieces come (``ZipFile.writestr`` for a part in
+    pieces: the same entry, never joined in memory)."""
+    pieces = [part] if isinstance(part, bytes) else part
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info._compresslevel = COMPRESS_LEVEL  # type: ignore[attr-defined]  # as writestr sets it
+    info.file_size = sum(map(len, pieces))  # before opening: it decides on ZIP64
+    with zout.open(info, mode="w") as out:
+        for piece in pieces:
+            out.write(piece)
+
+
+def _has_formulas(zin: zipfile.ZipFile, new_parts: dict[str, Part]) -> bool:
     for name in zin.namelist():
         if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-            data = new_parts.get(name) or _read(zin, name)
-            if _mentions_formula(data):
+            part = new_parts[name] if name in new_parts else _read(zin, name)
+            pieces = [part] if isinstance(part, bytes) else part
+            if any(_mentions_formula(piece) for piece in pieces):  # a tag is never cut
                 return True
     return False
+
+
+def _whole(part: Part) -> bytes:
+    return part if isinstance(part, bytes) else b"".join(part)
 
 
 def _mentions_formula(data: bytes) -> bool:
