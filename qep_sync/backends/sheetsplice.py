@@ -264,7 +264,7 @@ def _only_cells(body: Span) -> bool:
     size = buf.size
     for start, stop in body.cuts():
         seg = buf[start : min(stop + 2, size)]  # 2 more: a pair across the cut is seen once
-        n = seg.size - 2
+        n = max(seg.size - 2, 0)
         first, second = seg[:n], seg[1 : n + 1]
         opens = np.flatnonzero((first == _LT) & (second == _C)) + start  # « <c »
         if opens.size and opens[-1] + 6 > size:
