@@ -608,3 +608,13 @@ def test_a_part_in_pieces_is_written_as_writestr_writes_it_whole(tmp_path: Path)
         assert (y.compress_type, y.date_time, y.extra) == (zipfile.ZIP_DEFLATED, x.date_time, b"")
         assert y.compress_size == x.compress_size < y.file_size // 4
     assert streamed.read_bytes() == whole.read_bytes()
+
+
+def test_the_pieces_are_written_a_block_at_a_time() -> None:
+    from qep_sync.backends.xlsx_write import _blocks
+
+    pieces = [b"<row/>" * (i % 7) for i in range(1000)]
+    blocks = list(_blocks(pieces, 100))
+    assert b"".join(blocks) == b"".join(pieces)
+    assert len(blocks) > 100 and all(100 <= len(b) < 100 + 6 * 7 for b in blocks[:-1])
+    assert list(_blocks([], 100)) == []

@@ -20,6 +20,7 @@ import posixpath
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from qep_sync import files
@@ -234,8 +235,23 @@ def _write_part(zout: zipfile.ZipFile, info: zipfile.ZipInfo, part: Part) -> Non
     info._compresslevel = COMPRESS_LEVEL  # type: ignore[attr-defined]  # as writestr sets it
     info.file_size = sum(map(len, pieces))  # before opening: it decides on ZIP64
     with zout.open(info, mode="w") as out:
-        for piece in pieces:
-            out.write(piece)
+        for block in _blocks(pieces):
+            out.write(block)
+
+
+def _blocks(pieces: list[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """The pieces joined ``size`` bytes or so at a time: one write per row would cost twice
+    the compression itself (a call each), one for the whole part would hold it twice."""
+    block: list[bytes] = []
+    held = 0
+    for piece in pieces:
+        block.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield b"".join(block)
+            block, held = [], 0
+    if block:
+        yield b"".join(block)
 
 
 def _has_formulas(zin: zipfile.ZipFile, new_parts: dict[str, Part]) -> bool:
